@@ -47,7 +47,6 @@ def test_defaults_with_empty_environment():
     assert s.dbt_target == "duckdb"
     assert s.source_connect_timeout_s == 10
     assert s.source_statement_timeout_s == 300
-    assert s.partitions_start == dt.date(2025, 1, 1)
     assert s.quarantine_max_rate == 0.05
     assert s.snowflake is None
 
@@ -122,7 +121,6 @@ def test_every_setting_can_be_overridden(tmp_path):
             "NORTHSTAR_LANDING_URL": str(tmp_path / "drops"),
             "NORTHSTAR_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
             "DAGSTER_HOME": str(tmp_path / "dh"),
-            "NORTHSTAR_PARTITIONS_START": "2026-11-01",
             "NORTHSTAR_QUARANTINE_MAX_RATE": "0.2",
         }
     )
@@ -135,7 +133,6 @@ def test_every_setting_can_be_overridden(tmp_path):
     assert s.landing_is_s3 is False
     assert s.s3_endpoint_url == "http://127.0.0.1:9000"
     assert s.dagster_home == tmp_path / "dh"
-    assert s.partitions_start == dt.date(2026, 11, 1)
     assert s.quarantine_max_rate == 0.2
 
 
@@ -275,9 +272,6 @@ INVALID = [
     ("NORTHSTAR_SOURCE_CONNECT_TIMEOUT_S", "-3"),
     ("NORTHSTAR_SOURCE_STATEMENT_TIMEOUT_S", "5m"),
     ("NORTHSTAR_SOURCE_STATEMENT_TIMEOUT_S", "0"),
-    ("NORTHSTAR_PARTITIONS_START", "2025-13-01"),
-    ("NORTHSTAR_PARTITIONS_START", "yesterday"),
-    ("NORTHSTAR_PARTITIONS_START", "01/02/2025"),
     ("NORTHSTAR_QUARANTINE_MAX_RATE", "1.5"),
     ("NORTHSTAR_QUARANTINE_MAX_RATE", "-0.1"),
     ("NORTHSTAR_QUARANTINE_MAX_RATE", "5%"),

@@ -1,0 +1,41 @@
+"""Reusable asset-check builders: schema, duplicates, conservation, rates.
+
+Every builder returns a partition-aware, blocking `@asset_check` that reads the warehouse
+through the `warehouse` resource and reports the offending values as metadata, so a failure
+in the UI already says what to look at. `build_defs()` is the one public entry that wires the
+checks every Python-written table gets from its contract.
+"""
+
+import dagster as dg
+
+from asset_checks.conservation import build_conservation_check
+from asset_checks.duplicates import build_no_duplicates_check
+from asset_checks.rates import build_max_rate_check
+from asset_checks.schema import build_schema_check
+from northstar_platform.defs.partitions import daily_partitions
+from northstar_platform.layers import QUARANTINE_ORDERS, RAW_ORDERS, STG_ORDERS
+
+__all__ = [
+    "build_conservation_check",
+    "build_defs",
+    "build_max_rate_check",
+    "build_no_duplicates_check",
+    "build_schema_check",
+]
+
+
+def build_defs() -> dg.Definitions:
+    """Schema and duplicate checks of every table Python writes, from its contract."""
+    checks = [
+        build_schema_check(table, partitions_def=daily_partitions)
+        for table in (RAW_ORDERS, STG_ORDERS, QUARANTINE_ORDERS)
+    ]
+    checks.append(
+        build_no_duplicates_check(
+            STG_ORDERS,
+            keys=["order_id", "updated_at"],
+            name="no_duplicate_order_version",
+            partitions_def=daily_partitions,
+        )
+    )
+    return dg.Definitions(asset_checks=checks)

@@ -1,0 +1,38 @@
+{#- Date and time arithmetic differs between DuckDB and Snowflake: dispatch hides it. -#}
+
+{% macro add_days(expression, days) -%}
+    {{ return(adapter.dispatch('add_days', 'northstar')(expression, days)) }}
+{%- endmacro %}
+
+{% macro default__add_days(expression, days) -%}
+    dateadd(day, {{ days }}, {{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__add_days(expression, days) -%}
+    (cast({{ expression }} as date) + to_days(cast({{ days }} as integer)))
+{%- endmacro %}
+
+{% macro add_seconds(expression, seconds) -%}
+    {{ return(adapter.dispatch('add_seconds', 'northstar')(expression, seconds)) }}
+{%- endmacro %}
+
+{% macro default__add_seconds(expression, seconds) -%}
+    dateadd(second, {{ seconds }}, {{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__add_seconds(expression, seconds) -%}
+    ({{ expression }} + to_seconds(cast({{ seconds }} as bigint)))
+{%- endmacro %}
+
+{#- The partition window of this invocation, widened by the lookback for business dates. -#}
+{% macro window_start(lookback=false) -%}
+    {%- if lookback -%}
+        {{ add_days("cast('" ~ var('min_date') ~ "' as date)", -1 * var('lookback_days') | int) }}
+    {%- else -%}
+        cast('{{ var("min_date") }}' as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro window_end() -%}
+    cast('{{ var("max_date") }}' as date)
+{%- endmacro %}

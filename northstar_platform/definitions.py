@@ -1,0 +1,35 @@
+"""The one entry point of the code location: merges defs/ and asset_checks/, applies policy.
+
+Platform-wide policy lives here once: the in-process executor (DuckDB admits one writer
+process, DESIGN §3) and the resources bound from the settings.
+"""
+
+import dagster as dg
+
+import asset_checks
+from northstar_platform.defs.dbt import northstar_dbt_models
+from northstar_platform.defs.orders.assets import landing_orders, raw_orders, stg_orders
+from northstar_platform.defs.orders.checks import ORDERS_CHECKS
+from northstar_platform.defs.orders.schedules import (
+    materialize_orders_job,
+    materialize_orders_job_schedule,
+)
+from northstar_platform.defs.resources import build_resources
+from northstar_platform.settings import Settings, get_settings
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """Every asset, check, job, schedule and resource of the platform."""
+    settings = settings or get_settings()
+    platform = dg.Definitions(
+        assets=[landing_orders, raw_orders, stg_orders, northstar_dbt_models],
+        asset_checks=ORDERS_CHECKS,
+        jobs=[materialize_orders_job],
+        schedules=[materialize_orders_job_schedule],
+        resources=build_resources(settings),
+        executor=dg.in_process_executor,
+    )
+    return dg.Definitions.merge(platform, asset_checks.build_defs())
+
+
+defs = build_definitions()

@@ -1,0 +1,116 @@
+"""Layers, schemas, asset keys and the contracts of the tables Python writes.
+
+The naming rules live here (STYLE.md): warehouse schema = layer, asset key = [layer, table].
+SQL identifiers are only ever built from these constants, so they can be quoted safely.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import dagster as dg
+
+
+class Layer(StrEnum):
+    """A warehouse schema, an asset-key prefix and a UI group at once."""
+
+    LANDING = "landing"
+    RAW = "raw"
+    STAGING = "staging"
+    CURATED = "curated"
+    AUDIT = "audit"
+    REMEDIATION = "remediation"
+    MARTS = "marts"
+    OPS = "ops"
+
+
+WAREHOUSE_LAYERS = [layer for layer in Layer if layer is not Layer.LANDING]
+
+
+def quote(identifier: str) -> str:
+    """Quote one SQL identifier (DuckDB and Snowflake both use double quotes)."""
+    if not identifier.replace("_", "").isalnum():
+        raise ValueError(f"refusing unsafe SQL identifier {identifier!r}")
+    return f'"{identifier}"'
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table contract, in portable SQL types."""
+
+    name: str
+    sql_type: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    """A warehouse table written by Python: where it lives and what it holds."""
+
+    layer: Layer
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def qualified(self) -> str:
+        """`"schema"."table"`, safe to put in SQL."""
+        return f"{quote(self.layer.value)}.{quote(self.name)}"
+
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        """The Dagster asset key `[layer, table]`."""
+        return dg.AssetKey([self.layer.value, self.name])
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names in contract order."""
+        return [c.name for c in self.columns]
+
+    def create_sql(self) -> str:
+        """`CREATE TABLE IF NOT EXISTS` for this contract."""
+        body = ", ".join(
+            f"{quote(c.name)} {c.sql_type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns
+        )
+        return f"create table if not exists {self.qualified} ({body})"
+
+
+LOADER_COLUMNS = (
+    Column("partition_key", "VARCHAR", nullable=False),
+    Column("source_file", "VARCHAR", nullable=False),
+    Column("line_no", "BIGINT", nullable=False),
+    Column("ingested_ts", "TIMESTAMP", nullable=False),
+    Column("run_id", "VARCHAR", nullable=False),
+)
+"""Where each record came from: set on every raw, staging and quarantine row."""
+
+ORDER_COLUMNS = (
+    Column("order_id", "VARCHAR"),
+    Column("customer_id", "VARCHAR"),
+    Column("status", "VARCHAR"),
+    Column("currency", "VARCHAR"),
+    Column("amount_cents", "BIGINT"),
+    Column("created_at", "TIMESTAMP"),
+    Column("updated_at", "TIMESTAMP"),
+    Column("is_deleted", "BOOLEAN"),
+)
+"""The `orders` contract of DESIGN §4, as exported from PostgreSQL."""
+
+RAW_ORDERS = Table(Layer.RAW, "raw_orders", ORDER_COLUMNS + LOADER_COLUMNS)
+STG_ORDERS = Table(Layer.STAGING, "stg_orders", ORDER_COLUMNS + LOADER_COLUMNS)
+
+QUARANTINE_COLUMNS = (
+    Column("source", "VARCHAR", nullable=False),
+    Column("partition_key", "VARCHAR", nullable=False),
+    Column("source_file", "VARCHAR", nullable=False),
+    Column("line_no", "BIGINT", nullable=False),
+    Column("record_ref", "VARCHAR"),
+    Column("rule", "VARCHAR", nullable=False),
+    Column("reason", "VARCHAR", nullable=False),
+    Column("payload", "VARCHAR"),
+    Column("run_id", "VARCHAR", nullable=False),
+    Column("quarantined_at", "TIMESTAMP", nullable=False),
+)
+"""DESIGN §4 `quarantine_records`: one table per source, one view over all of them."""
+
+QUARANTINE_ORDERS = Table(Layer.STAGING, "quarantine_orders", QUARANTINE_COLUMNS)
+QUARANTINE_TABLES = (QUARANTINE_ORDERS,)
+QUARANTINE_VIEW = f"{quote(Layer.STAGING.value)}.{quote('quarantine_records')}"

@@ -1,0 +1,235 @@
+"""The landing zone: one interface over a local folder and an S3 prefix.
+
+Sensors and assets only see `LandingZone`; which backend stands behind it is the
+`NORTHSTAR_LANDING_URL` setting. Keys are always relative, '/'-separated
+(`stripe/2026/11/01/events-001.jsonl`), whatever the backend.
+"""
+
+import datetime as dt
+import hashlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import dagster as dg
+
+from northstar_platform.errors import LandingZoneError
+
+
+@dataclass(frozen=True)
+class LandingObject:
+    """One landed file: its key, size, arrival time (UTC) and a content tag."""
+
+    key: str
+    size: int
+    last_modified: dt.datetime
+    etag: str
+    """Changes when the content changes: S3's ETag, or the md5 of a local file."""
+
+
+class LandingZone(ABC):
+    """Where source files land; the same calls work on a folder and on a bucket."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[LandingObject]:
+        """Every object whose key starts with `prefix`, sorted by key."""
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """The whole content of one object."""
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> LandingObject:
+        """Create or replace one object."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove one object; missing objects are ignored."""
+
+    @abstractmethod
+    def uri(self, key: str = "") -> str:
+        """A full address for messages (`s3://bucket/prefix/key` or a path)."""
+
+    def stat(self, key: str) -> LandingObject | None:
+        """The object stored under exactly `key`, if any."""
+        return next((o for o in self.list(key) if o.key == key), None)
+
+
+def _check_key(key: str) -> str:
+    if key.startswith("/") or ".." in key.split("/"):
+        raise LandingZoneError(f"landing key {key!r} must be relative and stay inside the zone")
+    return key
+
+
+class LocalLandingZone(LandingZone):
+    """A folder on this machine: the embedded default (`.northstar/landing`)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def list(self, prefix: str = "") -> list[LandingObject]:
+        _check_key(prefix)
+        if not self.root.exists():
+            return []
+        base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not base.is_dir():
+            return []
+        found = []
+        for path in base.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and key.startswith(prefix) and ".tmp-" not in path.name:
+                found.append(self._object(key, path))
+        return sorted(found, key=lambda o: o.key)
+
+    def _object(self, key: str, path: Path) -> LandingObject:
+        stat = path.stat()
+        digest = hashlib.md5(usedforsecurity=False)
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return LandingObject(
+            key=key,
+            size=stat.st_size,
+            last_modified=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC),
+            etag=digest.hexdigest(),
+        )
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise LandingZoneError(f"no landing file {self.uri(key)}") from None
+
+    def write_bytes(self, key: str, data: bytes) -> LandingObject:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+            tmp.write_bytes(data)
+            tmp.replace(path)  # atomic: a sensor never sees half a file
+        except OSError as exc:
+            raise LandingZoneError(f"cannot write {path}: {exc.strerror}") from None
+        return self._object(key, path)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def uri(self, key: str = "") -> str:
+        return str(self.root / key) if key else str(self.root)
+
+
+class S3LandingZone(LandingZone):
+    """An `s3://bucket/prefix` through a boto3 client from dagster-aws."""
+
+    def __init__(self, url: str, client: Any) -> None:
+        parsed = urlparse(url)
+        self.bucket = parsed.netloc
+        self.prefix = parsed.path.strip("/")
+        self.client = client
+
+    def _key(self, key: str) -> str:
+        _check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _relative(self, full_key: str) -> str:
+        return full_key[len(self.prefix) + 1 :] if self.prefix else full_key
+
+    def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
+        import botocore.exceptions
+
+        try:
+            return fn(**kwargs)
+        except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
+            # ConnectionError covers refused connections and connect timeouts alike.
+            raise LandingZoneError(
+                f"cannot reach S3 to {what} {self.uri()}: {exc}; "
+                "check NORTHSTAR_LANDING_URL and NORTHSTAR_S3_ENDPOINT_URL"
+            ) from None
+        except botocore.exceptions.NoCredentialsError:
+            raise LandingZoneError(
+                f"no AWS credentials found to {what} {self.uri()}; set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+            ) from None
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "NoSuchBucket" or (code == "404" and what != "read"):
+                raise LandingZoneError(
+                    f"bucket {self.bucket!r} does not exist ({self.uri()}); "
+                    "create it or fix NORTHSTAR_LANDING_URL"
+                ) from None
+            if code in ("NoSuchKey", "404"):
+                raise LandingZoneError(
+                    f"no landing file {self.uri(self._relative(kwargs.get('Key', '')))}"
+                ) from None
+            raise LandingZoneError(f"S3 refused to {what} {self.uri()}: {code} {exc}") from None
+
+    def _pages(self, prefix: str) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = self._call(
+            "list",
+            lambda **kw: list(paginator.paginate(**kw)),
+            Bucket=self.bucket,
+            Prefix=self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else ""),
+        )
+        for page in pages:
+            yield from page.get("Contents", [])
+
+    def list(self, prefix: str = "") -> list[LandingObject]:
+        found = [
+            LandingObject(
+                key=self._relative(item["Key"]),
+                size=item["Size"],
+                last_modified=item["LastModified"].astimezone(dt.UTC),
+                etag=item["ETag"].strip('"'),
+            )
+            for item in self._pages(prefix)
+            if not item["Key"].endswith("/")
+        ]
+        return sorted(found, key=lambda o: o.key)
+
+    def read_bytes(self, key: str) -> bytes:
+        response = self._call(
+            "read", self.client.get_object, Bucket=self.bucket, Key=self._key(key)
+        )
+        return response["Body"].read()
+
+    def write_bytes(self, key: str, data: bytes) -> LandingObject:
+        self._call(
+            "write", self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data
+        )
+        stored = self.stat(key)
+        if stored is None:
+            raise LandingZoneError(f"{self.uri(key)} was written but cannot be listed")
+        return stored
+
+    def delete(self, key: str) -> None:
+        self._call("delete", self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
+
+    def uri(self, key: str = "") -> str:
+        base = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        return f"{base}/{key}" if key else base
+
+
+class LandingResource(dg.ConfigurableResource):
+    """Dagster resource that hands out the landing zone named by `url`."""
+
+    url: str
+    """A folder path or `s3://bucket/prefix`."""
+    s3_endpoint_url: str | None = None
+    """An S3-compatible endpoint, e.g. a moto server in tests."""
+
+    def get_zone(self) -> LandingZone:
+        """The backend behind `url`."""
+        if not self.url.startswith("s3://"):
+            return LocalLandingZone(self.url)
+        from dagster_aws.s3 import S3Resource
+
+        client = S3Resource(endpoint_url=self.s3_endpoint_url).get_client()
+        return S3LandingZone(self.url, client)

@@ -1,0 +1,127 @@
+"""The source PostgreSQL: a psycopg2 connection pool with connect and statement timeouts.
+
+Exports stream out with `COPY (query) TO STDOUT` rather than row-by-row fetches: COPY is the
+fastest way out of PostgreSQL and keeps memory flat on the client.
+"""
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+import dagster as dg
+import psycopg2
+import psycopg2.pool
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from pydantic import PrivateAttr
+
+from northstar_platform.errors import SourceQueryError, SourceUnavailableError
+
+START_HINT = (
+    "start PostgreSQL (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) "
+    "or set NORTHSTAR_SOURCE_DSN"
+)
+
+
+def describe_dsn(dsn: str) -> str:
+    """`host:port/db` of a DSN, without user or password, for messages."""
+    parsed = urlparse(dsn)
+    return f"{parsed.hostname or 'localhost'}:{parsed.port or 5432}{parsed.path or ''}"
+
+
+class SourceDatabaseResource(dg.ConfigurableResource):
+    """The OLTP PostgreSQL that orders, customers and core preferences are read from."""
+
+    dsn: str
+    """A `postgresql://` URL; never logged (it may carry a password)."""
+    connect_timeout_s: int = 10
+    """Seconds to wait for a connection before failing the step."""
+    statement_timeout_s: int = 300
+    """Seconds one statement may run on the source before PostgreSQL cancels it."""
+    max_connections: int = 4
+
+    _pool: psycopg2.pool.ThreadedConnectionPool | None = PrivateAttr(default=None)
+
+    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
+        if self._pool is None:
+            try:
+                self._pool = psycopg2.pool.ThreadedConnectionPool(
+                    1,
+                    self.max_connections,
+                    self.dsn,
+                    connect_timeout=self.connect_timeout_s,
+                    options=f"-c statement_timeout={self.statement_timeout_s * 1000}",
+                    application_name="northstar",
+                )
+            except psycopg2.OperationalError as exc:
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+                raise SourceUnavailableError(
+                    f"source PostgreSQL {describe_dsn(self.dsn)} is unreachable ({first_line}); "
+                    f"{START_HINT}"
+                ) from None
+        return self._pool
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        if self._pool is not None:
+            self._pool.closeall()
+            self._pool = None
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A pooled connection; committed on success, rolled back on error."""
+        pool = self._get_pool()
+        conn = pool.getconn()
+        try:
+            yield conn
+            conn.commit()
+        except Exception:
+            conn.rollback()
+            raise
+        finally:
+            pool.putconn(conn)
+
+    def fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a parameterized query (`%s` placeholders)."""
+        with self.connection() as conn, conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def copy_to_arrow(self, query: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
+        """Stream `query` out with COPY ... TO STDOUT (CSV) and parse it with `schema`.
+
+        Parameters are bound by psycopg2 (`mogrify`), never formatted into the SQL by hand.
+        NULL travels as an unquoted empty field, an empty string as `""`, so the two stay
+        distinct.
+        """
+        buffer = io.BytesIO()
+        try:
+            with self.connection() as conn, conn.cursor() as cur:
+                bound = cur.mogrify(query, params).decode()
+                cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+        except psycopg2.Error as exc:
+            detail = (exc.pgerror or str(exc)).strip().splitlines()[0]
+            raise SourceQueryError(
+                f"query on source PostgreSQL {describe_dsn(self.dsn)} failed: {detail}"
+            ) from None
+        buffer.seek(0)
+        if buffer.getbuffer().nbytes == 0:
+            return schema.empty_table()
+        return pacsv.read_csv(
+            buffer,
+            convert_options=pacsv.ConvertOptions(
+                column_types=schema,
+                include_columns=schema.names,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+                true_values=["t"],
+                false_values=["f"],
+                timestamp_parsers=[pacsv.ISO8601],
+            ),
+        ).select(schema.names)

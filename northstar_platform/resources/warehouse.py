@@ -1,0 +1,250 @@
+"""The warehouse: one interface, two backends (DuckDB embedded, Snowflake in production).
+
+Assets talk to a `WarehouseSession` (qmark parameters, Arrow in and out, one transaction at a
+time) and never to a driver, so the same asset code runs on both. DuckDB locks its file for
+every other process while one holds it open, so sessions are short: open, write, close —
+before any dbt step starts.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+from northstar_platform.errors import NorthstarError
+from northstar_platform.layers import WAREHOUSE_LAYERS, Table, quote
+
+
+class WarehouseSession(ABC):
+    """An open connection to the warehouse."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement with `?` parameters."""
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows of one query."""
+
+    @abstractmethod
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """One query's result as an Arrow table."""
+
+    @abstractmethod
+    def insert_arrow(self, table: Table, data: pa.Table) -> int:
+        """Append `data` (columns named as the contract) to `table`; return the row count."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all."""
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of one query, if any."""
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def ensure_table(self, table: Table) -> None:
+        """Create the schema and the table of a contract if they do not exist yet."""
+        self.execute(f"create schema if not exists {quote(table.layer.value)}")
+        self.execute(table.create_sql())
+
+    def ensure_schemas(self) -> None:
+        """Create every layer's schema."""
+        for layer in WAREHOUSE_LAYERS:
+            self.execute(f"create schema if not exists {quote(layer.value)}")
+
+    def table_exists(self, schema: str, name: str) -> bool:
+        """Whether `schema.name` exists (table or view)."""
+        row = self.fetchone(
+            "select count(*) from information_schema.tables "
+            "where lower(table_schema) = lower(?) and lower(table_name) = lower(?)",
+            (schema, name),
+        )
+        return bool(row and row[0])
+
+    def columns(self, schema: str, name: str) -> list[tuple[str, str]]:
+        """(column, data type) of a table, in order, names lower-cased."""
+        rows = self.fetchall(
+            "select lower(column_name), upper(data_type) from information_schema.columns "
+            "where lower(table_schema) = lower(?) and lower(table_name) = lower(?) "
+            "order by ordinal_position",
+            (schema, name),
+        )
+        return [(str(c), str(t)) for c, t in rows]
+
+
+class DuckDBSession(WarehouseSession):
+    """A DuckDB connection (the embedded default)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.connection.execute(sql, list(params))
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, list(params)).fetchall()
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        return self.connection.execute(sql, list(params)).to_arrow_table()
+
+    def insert_arrow(self, table: Table, data: pa.Table) -> int:
+        if data.num_rows == 0:
+            return 0
+        columns = ", ".join(quote(c) for c in table.column_names)
+        self.connection.register("_northstar_incoming", data.select(table.column_names))
+        try:
+            self.connection.execute(
+                f"insert into {table.qualified} ({columns}) select {columns} from _northstar_incoming"
+            )
+        finally:
+            self.connection.unregister("_northstar_incoming")
+        return data.num_rows
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("rollback")
+            raise
+        self.connection.execute("commit")
+
+
+class SnowflakeSession(WarehouseSession):
+    """A Snowflake connector connection opened with `paramstyle='qmark'`."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self.connection.cursor() as cur:
+            cur.execute(sql, list(params))
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cur:
+            cur.execute(sql, list(params))
+            return [tuple(row) for row in cur.fetchall()]
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        with self.connection.cursor() as cur:
+            cur.execute(sql, list(params))
+            names = [d[0].lower() for d in cur.description]
+            rows = cur.fetchall()
+        return pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
+
+    def insert_arrow(self, table: Table, data: pa.Table) -> int:
+        if data.num_rows == 0:
+            return 0
+        names = table.column_names
+        columns = ", ".join(quote(c) for c in names)
+        marks = ", ".join("?" for _ in names)
+        rows = [tuple(r[c] for c in names) for r in data.select(names).to_pylist()]
+        with self.connection.cursor() as cur:
+            cur.executemany(f"insert into {table.qualified} ({columns}) values ({marks})", rows)
+        return data.num_rows
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.execute("begin")
+        try:
+            yield
+        except BaseException:
+            self.execute("rollback")
+            raise
+        self.execute("commit")
+
+
+class WarehouseResource(dg.ConfigurableResource, ABC):
+    """Hands out sessions on the configured warehouse."""
+
+    @abstractmethod
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[WarehouseSession]:
+        """An open session, closed when the block ends."""
+
+
+class DuckDBWarehouse(WarehouseResource):
+    """The embedded DuckDB file (`NORTHSTAR_DUCKDB_PATH`)."""
+
+    path: str
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[WarehouseSession]:
+        import duckdb
+
+        if read_only and not Path(self.path).exists():
+            raise NorthstarError(
+                f"the warehouse {self.path} does not exist yet; run `northstar demo` "
+                "or `northstar materialize` first"
+            )
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise NorthstarError(
+                    f"the warehouse {self.path} is locked by another process (a run in "
+                    "progress, or an open client); wait for it to finish and try again"
+                ) from None
+            raise
+        try:
+            connection.execute("set timezone = 'UTC'")
+            session = DuckDBSession(connection)
+            if not read_only:
+                session.ensure_schemas()
+            yield session
+        finally:
+            connection.close()
+
+
+class SnowflakeWarehouse(WarehouseResource):
+    """Snowflake through dagster-snowflake, OCSP fail-closed, qmark parameters."""
+
+    account: str
+    user: str
+    role: str
+    warehouse: str
+    database: str
+    password: str | None = None
+    private_key_path: str | None = None
+    host: str | None = None
+    port: int | None = None
+    protocol: str = "https"
+    login_timeout_s: int = 30
+    network_timeout_s: int = 300
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[WarehouseSession]:
+        # dagster_snowflake imports Snowpark eagerly (≈10 s): only pay it when chosen.
+        from dagster_snowflake import SnowflakeResource
+
+        extra: dict[str, Any] = {"ocsp_fail_open": False, "protocol": self.protocol}
+        if self.host:
+            extra["host"] = self.host
+        if self.port:
+            extra["port"] = self.port
+        resource = SnowflakeResource(
+            account=self.account,
+            user=self.user,
+            password=self.password,
+            private_key_path=self.private_key_path,
+            role=self.role,
+            warehouse=self.warehouse,
+            database=self.database,
+            paramstyle="qmark",
+            login_timeout=self.login_timeout_s,
+            network_timeout=self.network_timeout_s,
+            additional_snowflake_connection_args=extra,
+        )
+        with resource.get_connection() as connection:
+            session = SnowflakeSession(connection)
+            if not read_only:
+                session.ensure_schemas()
+            yield session

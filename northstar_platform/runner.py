@@ -1,0 +1,148 @@
+"""Materialize a date range the way DESIGN §7 says, and report what happened.
+
+Assets that run per partition (Python ingestion and staging) get one run per day, so a day
+whose blocking check fails stops only that day's downstream. Assets with a single-run
+backfill policy (the dbt models) then get one run per contiguous range of days whose
+upstream succeeded: one dbt invocation per range instead of one per day.
+"""
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+CONSOLE_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class CheckOutcome:
+    """One evaluated asset check in one run."""
+
+    asset: str
+    check: str
+    partition: str
+    passed: bool
+    metadata: dict[str, object]
+
+
+@dataclass
+class RangeReport:
+    """Everything the runs of one `materialize_range` call did."""
+
+    materialized: dict[str, int] = field(default_factory=dict)
+    """asset → partitions materialized."""
+    checks: list[CheckOutcome] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    """One line per failed step: asset/check, partition, why."""
+    blocked: list[str] = field(default_factory=list)
+    """Partitions whose downstream did not run."""
+
+    @property
+    def failed_checks(self) -> list[CheckOutcome]:
+        """Checks that did not pass."""
+        return [c for c in self.checks if not c.passed]
+
+
+def days(start: dt.date, end: dt.date) -> list[str]:
+    """Daily partition keys from `start` to `end`, both included."""
+    if end < start:
+        raise ValueError(f"--to {end} is before --from {start}")
+    return [(start + dt.timedelta(n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def contiguous(keys: list[str]) -> list[tuple[str, str]]:
+    """Runs of consecutive days as (first, last) pairs."""
+    ranges: list[tuple[str, str]] = []
+    for key in keys:
+        day = dt.date.fromisoformat(key)
+        if ranges and dt.date.fromisoformat(ranges[-1][1]) + dt.timedelta(1) == day:
+            ranges[-1] = (ranges[-1][0], key)
+        else:
+            ranges.append((key, key))
+    return ranges
+
+
+def _collect(result: dg.ExecuteInProcessResult, partition: str, report: RangeReport) -> None:
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key:
+            name = event.asset_key.to_user_string()
+            report.materialized[name] = report.materialized.get(name, 0) + 1
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            outcome = CheckOutcome(
+                asset=data.asset_key.to_user_string(),
+                check=data.check_name,
+                partition=partition,
+                passed=bool(data.passed),
+                metadata={k: v.value for k, v in data.metadata.items()},
+            )
+            report.checks.append(outcome)
+        elif event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            cause = (
+                error.cause.message if error and error.cause else (error.message if error else "")
+            )
+            report.failures.append(
+                f"{event.step_key} [{partition}]: {cause.strip().splitlines()[0] if cause.strip() else 'failed'}"
+            )
+
+
+def materialize_range(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    keys: list[str],
+    selection: Iterable[dg.AssetKey] | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RangeReport:
+    """Materialize `selection` (default: every asset) for each daily partition in `keys`."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    graph = defs.resolve_asset_graph()
+    selected = set(selection) if selection is not None else set(graph.get_all_asset_keys())
+    ranged = {k for k in selected if _is_single_run(graph, k)}
+    per_day = sorted(selected - ranged)
+    report = RangeReport()
+    passed = list(keys)
+    if per_day:
+        passed = []
+        for key in keys:
+            started = time.monotonic()
+            result = job.execute_in_process(
+                partition_key=key,
+                instance=instance,
+                asset_selection=per_day,
+                raise_on_error=False,
+                run_config=CONSOLE_QUIET,
+                tags={"northstar/trigger": "northstar materialize"},
+            )
+            _collect(result, key, report)
+            ok = result.success
+            (passed.append(key) if ok else report.blocked.append(key))
+            progress(
+                f"{key}  ingest + stage  {'ok' if ok else 'BLOCKED'}  {time.monotonic() - started:.1f}s"
+            )
+    for first, last in contiguous(passed) if ranged else []:
+        started = time.monotonic()
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=sorted(ranged),
+            raise_on_error=False,
+            run_config=CONSOLE_QUIET,
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+                "northstar/trigger": "northstar materialize",
+            },
+        )
+        _collect(result, f"{first}..{last}", report)
+        progress(
+            f"{first}..{last}  dbt models  {'ok' if result.success else 'FAILED'}  {time.monotonic() - started:.1f}s"
+        )
+    return report
+
+
+def _is_single_run(graph: Any, key: dg.AssetKey) -> bool:
+    policy = graph.get(key).backfill_policy
+    return policy is not None and policy.max_partitions_per_run is None

@@ -1,0 +1,214 @@
+"""Typed settings read from `NORTHSTAR_*` environment variables (DESIGN §3).
+
+Settings are read once per call of `get_settings()`, never at import, so tests can set
+variables with `monkeypatch.setenv`. Every problem names the variable and what was expected,
+and a `NORTHSTAR_*` variable that nobody reads is an error too: a typo must not silently fall
+back to a default.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from northstar_platform.errors import SettingsError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The repository root: embedded state defaults to `<repo>/.northstar`."""
+
+WAREHOUSES = ("duckdb", "snowflake")
+
+SNOWFLAKE_VARIABLES = {
+    "NORTHSTAR_SNOWFLAKE_ACCOUNT": "account identifier, e.g. xy12345.eu-west-1",
+    "NORTHSTAR_SNOWFLAKE_USER": "login name of the pipeline user",
+    "NORTHSTAR_SNOWFLAKE_PASSWORD": "password (or use NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PATH)",
+    "NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PATH": "path to a PEM private key for key-pair auth",
+    "NORTHSTAR_SNOWFLAKE_ROLE": "role, default NORTHSTAR_PIPELINE",
+    "NORTHSTAR_SNOWFLAKE_WAREHOUSE": "virtual warehouse, default NORTHSTAR_WH",
+    "NORTHSTAR_SNOWFLAKE_DATABASE": "database, default NORTHSTAR",
+    "NORTHSTAR_SNOWFLAKE_HOST": "host override (only for emulators)",
+    "NORTHSTAR_SNOWFLAKE_PORT": "port override (only for emulators)",
+    "NORTHSTAR_SNOWFLAKE_PROTOCOL": "https (default) or http (only for emulators)",
+}
+
+KNOWN_VARIABLES = {
+    "NORTHSTAR_HOME": "where embedded state lives (default <repo>/.northstar)",
+    "NORTHSTAR_WAREHOUSE": "duckdb or snowflake",
+    "NORTHSTAR_DUCKDB_PATH": "the embedded warehouse file",
+    "NORTHSTAR_SOURCE_DSN": "PostgreSQL DSN of the OLTP source",
+    "NORTHSTAR_SOURCE_CONNECT_TIMEOUT_S": "seconds to wait for a source connection (default 10)",
+    "NORTHSTAR_SOURCE_STATEMENT_TIMEOUT_S": "seconds a source statement may run (default 300)",
+    "NORTHSTAR_LANDING_URL": "a folder, or s3://bucket/prefix",
+    "NORTHSTAR_S3_ENDPOINT_URL": "an S3-compatible endpoint (tests: moto)",
+    "NORTHSTAR_DBT_TARGET": "dbt target; defaults to NORTHSTAR_WAREHOUSE",
+    "NORTHSTAR_QUARANTINE_MAX_RATE": "share of a partition's rows that may be quarantined (0.05)",
+    **SNOWFLAKE_VARIABLES,
+}
+
+
+@dataclass(frozen=True)
+class SnowflakeSettings:
+    """Connection settings for the production warehouse; secrets never appear in repr."""
+
+    account: str
+    user: str
+    role: str
+    warehouse: str
+    database: str
+    password: str | None = None
+    private_key_path: str | None = None
+    host: str | None = None
+    port: int | None = None
+    protocol: str = "https"
+
+    def __repr__(self) -> str:
+        return (
+            f"SnowflakeSettings(account={self.account!r}, user={self.user!r}, role={self.role!r})"
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the platform reads from the environment, resolved and validated."""
+
+    home: Path
+    warehouse: str
+    duckdb_path: Path
+    source_dsn: str = field(repr=False)
+    source_connect_timeout_s: int
+    source_statement_timeout_s: int
+    landing_url: str
+    s3_endpoint_url: str | None
+    dagster_home: Path
+    dbt_target: str
+    quarantine_max_rate: float
+    snowflake: SnowflakeSettings | None
+
+    @property
+    def landing_is_s3(self) -> bool:
+        """Whether the landing zone is a bucket rather than a local folder."""
+        return self.landing_url.startswith("s3://")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer; expected e.g. {default}") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r} must be a positive integer")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number; expected e.g. {default}") from None
+    if not 0 <= value <= 1:
+        raise SettingsError(f"{name}={raw!r} must be a share between 0 and 1, e.g. {default}")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
+    raw = env.get(name)
+    return Path(raw).expanduser().resolve() if raw else default.resolve()
+
+
+def _landing_url(env: Mapping[str, str], home: Path) -> str:
+    raw = env.get("NORTHSTAR_LANDING_URL")
+    if not raw:
+        return str((home / "landing").resolve())
+    if "://" in raw:
+        parsed = urlparse(raw)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise SettingsError(
+                f"NORTHSTAR_LANDING_URL={raw!r}: expected a folder path or s3://bucket/prefix"
+            )
+        return raw.rstrip("/")
+    return str(Path(raw).expanduser().resolve())
+
+
+def _snowflake(env: Mapping[str, str]) -> SnowflakeSettings:
+    def required(name: str) -> str:
+        value = env.get(name)
+        if not value:
+            raise SettingsError(
+                f"{name} is not set; NORTHSTAR_WAREHOUSE=snowflake needs it "
+                f"({SNOWFLAKE_VARIABLES[name]})"
+            )
+        return value
+
+    password = env.get("NORTHSTAR_SNOWFLAKE_PASSWORD") or None
+    key_path = env.get("NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PATH") or None
+    if not password and not key_path:
+        raise SettingsError(
+            "NORTHSTAR_SNOWFLAKE_PASSWORD or NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PATH must be set "
+            "when NORTHSTAR_WAREHOUSE=snowflake"
+        )
+    if key_path and not Path(key_path).is_file():
+        raise SettingsError(f"NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PATH={key_path!r}: no such file")
+    protocol = env.get("NORTHSTAR_SNOWFLAKE_PROTOCOL", "https")
+    if protocol not in ("https", "http"):
+        raise SettingsError(f"NORTHSTAR_SNOWFLAKE_PROTOCOL={protocol!r}: expected https or http")
+    port = env.get("NORTHSTAR_SNOWFLAKE_PORT")
+    return SnowflakeSettings(
+        account=required("NORTHSTAR_SNOWFLAKE_ACCOUNT"),
+        user=required("NORTHSTAR_SNOWFLAKE_USER"),
+        role=env.get("NORTHSTAR_SNOWFLAKE_ROLE", "NORTHSTAR_PIPELINE"),
+        warehouse=env.get("NORTHSTAR_SNOWFLAKE_WAREHOUSE", "NORTHSTAR_WH"),
+        database=env.get("NORTHSTAR_SNOWFLAKE_DATABASE", "NORTHSTAR"),
+        password=password,
+        private_key_path=key_path,
+        host=env.get("NORTHSTAR_SNOWFLAKE_HOST") or None,
+        port=_positive_int(env, "NORTHSTAR_SNOWFLAKE_PORT", 443) if port else None,
+        protocol=protocol,
+    )
+
+
+def get_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raise `SettingsError` naming the first bad variable."""
+    env = os.environ if env is None else env
+    unknown = sorted(k for k in env if k.startswith("NORTHSTAR_") and k not in KNOWN_VARIABLES)
+    if unknown:
+        raise SettingsError(
+            f"unknown setting {unknown[0]}; known settings: {', '.join(sorted(KNOWN_VARIABLES))}"
+        )
+    home = _path(env, "NORTHSTAR_HOME", REPO_ROOT / ".northstar")
+    warehouse = env.get("NORTHSTAR_WAREHOUSE", "duckdb").lower()
+    if warehouse not in WAREHOUSES:
+        raise SettingsError(
+            f"NORTHSTAR_WAREHOUSE={warehouse!r}: expected one of {', '.join(WAREHOUSES)}"
+        )
+    dsn = env.get("NORTHSTAR_SOURCE_DSN", "postgresql://postgres@127.0.0.1:5432/northstar")
+    if not dsn.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(
+            f"NORTHSTAR_SOURCE_DSN must be a postgresql:// URL, e.g. "
+            f"postgresql://user@host:5432/dbname (got a value starting {dsn[:12]!r})"
+        )
+    dbt_target = env.get("NORTHSTAR_DBT_TARGET", warehouse)
+    if dbt_target not in WAREHOUSES:
+        raise SettingsError(
+            f"NORTHSTAR_DBT_TARGET={dbt_target!r}: expected one of {', '.join(WAREHOUSES)}"
+        )
+    return Settings(
+        home=home,
+        warehouse=warehouse,
+        duckdb_path=_path(env, "NORTHSTAR_DUCKDB_PATH", home / "warehouse.duckdb"),
+        source_dsn=dsn,
+        source_connect_timeout_s=_positive_int(env, "NORTHSTAR_SOURCE_CONNECT_TIMEOUT_S", 10),
+        source_statement_timeout_s=_positive_int(env, "NORTHSTAR_SOURCE_STATEMENT_TIMEOUT_S", 300),
+        landing_url=_landing_url(env, home),
+        s3_endpoint_url=env.get("NORTHSTAR_S3_ENDPOINT_URL") or None,
+        dagster_home=_path(env, "DAGSTER_HOME", home / "dagster"),
+        dbt_target=dbt_target,
+        quarantine_max_rate=_rate(env, "NORTHSTAR_QUARANTINE_MAX_RATE", 0.05),
+        snowflake=_snowflake(env) if warehouse == "snowflake" else None,
+    )
