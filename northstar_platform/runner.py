@@ -82,6 +82,8 @@ def _collect(result: dg.ExecuteInProcessResult, partition: str, report: RangeRep
             report.checks.append(outcome)
         elif event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
+            if error and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # already reported as a failed check, with its metadata
             cause = (
                 error.cause.message if error and error.cause else (error.message if error else "")
             )

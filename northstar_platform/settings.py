@@ -6,6 +6,7 @@ and a `NORTHSTAR_*` variable that nobody reads is an error too: a typo must not 
 back to a default.
 """
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -178,9 +179,9 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     unknown = sorted(k for k in env if k.startswith("NORTHSTAR_") and k not in KNOWN_VARIABLES)
     if unknown:
-        raise SettingsError(
-            f"unknown setting {unknown[0]}; known settings: {', '.join(sorted(KNOWN_VARIABLES))}"
-        )
+        close = difflib.get_close_matches(unknown[0], KNOWN_VARIABLES, n=1, cutoff=0.85)
+        hint = f"did you mean {close[0]}?" if close else "the README lists every setting"
+        raise SettingsError(f"unknown setting {unknown[0]}; {hint}")
     home = _path(env, "NORTHSTAR_HOME", REPO_ROOT / ".northstar")
     warehouse = env.get("NORTHSTAR_WAREHOUSE", "duckdb").lower()
     if warehouse not in WAREHOUSES:

@@ -91,7 +91,7 @@ class DuckDBSession(WarehouseSession):
         return self.connection.execute(sql, list(params)).fetchall()
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        return self.connection.execute(sql, list(params)).to_arrow_table()
+        return self.connection.sql(sql, params=list(params)).to_arrow_table()
 
     def insert_arrow(self, table: Table, data: pa.Table) -> int:
         if data.num_rows == 0:

@@ -240,8 +240,12 @@ def test_settings_error_is_a_northstar_error():
 
 def test_unknown_northstar_variable_is_an_error():
     message = _error({"NORTHSTAR_FOO": "1"})
-    assert message.startswith("unknown setting NORTHSTAR_FOO;")
-    assert "NORTHSTAR_WAREHOUSE" in message  # lists the known settings to spot a typo
+    assert message == "unknown setting NORTHSTAR_FOO; the README lists every setting"
+
+
+def test_unknown_variable_close_to_a_known_one_suggests_it():
+    message = _error({"NORTHSTAR_WAREHOSE": "duckdb"})
+    assert message == "unknown setting NORTHSTAR_WAREHOSE; did you mean NORTHSTAR_WAREHOUSE?"
 
 
 def test_first_unknown_variable_in_sorted_order_is_named():

@@ -1,0 +1,221 @@
+"""The `northstar` command: demo, materialize and dev, beside the Dagster UI (DESIGN §7).
+
+Errors the user can fix are printed as one line (`error: ...`) with exit code 2; `--debug`
+shows the traceback instead. Heavy imports (Dagster definitions, dbt) happen inside commands,
+after the settings are validated and the dbt manifest is prepared.
+"""
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from northstar_platform.errors import NorthstarError
+from northstar_platform.settings import REPO_ROOT, Settings, get_settings
+
+console = Console(highlight=False, soft_wrap=True, file=sys.stdout)
+
+
+def prepare_environment(settings: Settings) -> None:
+    """Export an absolute DAGSTER_HOME holding the repo's dagster.yaml, and parse dbt once.
+
+    `dagster dev` and `northstar` then share one instance, and `@dbt_assets` finds its manifest.
+    """
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", settings.dagster_home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    if settings.warehouse == "duckdb":
+        os.environ["NORTHSTAR_DUCKDB_PATH"] = str(settings.duckdb_path)
+    from northstar_platform.defs.dbt_project import dbt_project
+
+    if not dbt_project.manifest_path.exists():
+        console.print("parsing the dbt project (first run only) ...")
+        dbt = Path(sys.executable).parent / "dbt"
+        done = subprocess.run(
+            [str(dbt), "parse", "--project-dir", str(dbt_project.project_dir),
+             "--profiles-dir", str(dbt_project.project_dir), "--quiet"],
+            capture_output=True, text=True, check=False,
+        )
+        if done.returncode != 0:
+            raise NorthstarError(f"dbt parse failed: {(done.stdout + done.stderr).strip()[-500:]}")
+
+
+def _say(started: float) -> Callable[[str], None]:
+    return lambda line: console.print(f"[dim]{time.monotonic() - started:6.1f}s[/dim]  {line}")
+
+
+def _run(fn: Callable[..., Any], debug: bool, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except NorthstarError as exc:
+        if debug:
+            raise
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+    except Exception as exc:
+        if debug:
+            raise
+        console.print(
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {str(exc).strip()[:300]} "
+            "(run `northstar --debug ...` for the traceback)"
+        )
+        sys.exit(3)
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Northstar data platform: catch inconsistent data before it is published."""
+    ctx.obj = {"debug": debug}
+
+
+def _demo_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--seed", default=7, show_default=True, help="Random seed.")(fn)
+    fn = click.option("--scale", default=1.0, show_default=True, help="1.0 ≈ 1,000 orders/day.")(fn)
+    fn = click.option("--days", default=7, show_default=True, help="Business days to generate.")(fn)
+    return click.option(
+        "--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        help="First business day (default: DAYS days before today, UTC).",
+    )(fn)
+
+
+def _config(start: dt.datetime | None, days: int, scale: float, seed: int) -> Any:
+    from northstar_platform.demo.generator import DemoConfig
+
+    if days < 1 or scale <= 0:
+        raise NorthstarError("--days must be >= 1 and --scale > 0")
+    first = start.date() if start else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
+    return DemoConfig(start=first, days=days, scale=scale, seed=seed)
+
+
+def _generate(settings: Settings, config: Any, say: Callable[[str], None]) -> dict:
+    from northstar_platform.demo.generator import generate
+    from northstar_platform.resources.landing import LandingResource
+
+    zone = LandingResource(url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url).get_zone()
+    say(f"generating {config.days} days from {config.start} (scale {config.scale}, seed {config.seed})")
+    return generate(config, settings.source_dsn, zone, settings.home, progress=say)
+
+
+@main.group(invoke_without_command=True)
+@_demo_options
+@click.pass_context
+def demo(ctx: click.Context, start: dt.datetime | None, days: int, scale: float, seed: int) -> None:
+    """Generate demo data, materialize every asset for every demo day, and summarize."""
+    if ctx.invoked_subcommand is None:
+        ok = _run(_demo, ctx.obj["debug"], start, days, scale, seed)
+        sys.exit(0 if ok else 1)
+
+
+@demo.command("generate")
+@_demo_options
+@click.pass_context
+def demo_generate(ctx: click.Context, start: dt.datetime | None, days: int, scale: float, seed: int) -> None:
+    """Only write the demo's PostgreSQL tables, landing files and ground-truth manifest."""
+
+    def go() -> None:
+        settings = get_settings()
+        manifest = _generate(settings, _config(start, days, scale, seed), _say(time.monotonic()))
+        console.print(f"manifest: {settings.home / 'demo' / 'manifest.json'} "
+                      f"({len(manifest['defects'])} defect classes)")
+
+    _run(go, ctx.obj["debug"])
+
+
+def _demo(start: dt.datetime | None, days: int, scale: float, seed: int) -> bool:
+    settings = get_settings()
+    if settings.warehouse != "duckdb":
+        raise NorthstarError("the demo runs on the embedded warehouse: unset NORTHSTAR_WAREHOUSE")
+    say = _say(time.monotonic())
+    config = _config(start, days, scale, seed)
+    prepare_environment(settings)
+    settings.duckdb_path.unlink(missing_ok=True)  # the demo owns its embedded warehouse
+    manifest = _generate(settings, config, say)
+    report, defs = _materialize(settings, manifest["partitions"], None, say)
+    from northstar_platform.demo.generator import land_late_files
+    from northstar_platform.resources.landing import LandingResource
+
+    zone = LandingResource(url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url).get_zone()
+    late = land_late_files(zone, settings.home)
+    say(f"late wave: {len(late)} files landed after the first pass (sensors pick them up)")
+    from northstar_platform.demo.summary import print_summary
+    from northstar_platform.resources.warehouse import DuckDBWarehouse
+
+    keys = [k.path for k in defs.resolve_asset_graph().get_all_asset_keys()]
+    with DuckDBWarehouse(path=str(settings.duckdb_path)).connect(read_only=True) as session:
+        ok = print_summary(console, session, report, manifest, keys)
+    say("done; browse the lineage with `northstar dev` (Dagster UI on http://127.0.0.1:3000)")
+    return ok
+
+
+def _materialize(settings: Settings, keys: list[str], select: str | None, say: Callable[[str], None]) -> Any:
+    prepare_environment(settings)
+    import dagster as dg
+
+    from northstar_platform.definitions import build_definitions
+    from northstar_platform.runner import materialize_range
+
+    defs = build_definitions(settings)
+    selection = None
+    if select:
+        try:
+            selection = dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph())
+        except Exception as exc:  # the selection grammar raises several types
+            raise NorthstarError(f"--select {select!r} is not a valid asset selection: {exc}") from None
+    say(f"materializing {keys[0]} .. {keys[-1]} ({len(keys)} daily partitions)")
+    # dbt echoes its own log to stdout; keep it in a file so progress stays readable.
+    log_path = settings.home / "logs" / f"materialize-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log, contextlib.redirect_stdout(log), dg.DagsterInstance.get() as instance:
+        report = materialize_range(defs, instance, keys, selection, progress=say)
+    say(f"dbt and step logs: {log_path}")
+    return report, defs
+
+
+@main.command()
+@click.option("--select", default=None, help="Dagster asset selection, e.g. 'group:orders+' (default: all).")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, included.")
+@click.pass_context
+def materialize(ctx: click.Context, select: str | None, start: dt.datetime, end: dt.datetime) -> None:
+    """Materialize assets for a date range on whatever data the settings point at."""
+    from northstar_platform.runner import days
+
+    def go() -> int:
+        settings = get_settings()
+        try:
+            keys = days(start.date(), end.date())
+        except ValueError as exc:
+            raise NorthstarError(str(exc)) from None
+        report, _ = _materialize(settings, keys, select, _say(time.monotonic()))
+        for line in report.failures:
+            console.print(f"[red]failed:[/red] {line}")
+        for check in report.failed_checks:
+            console.print(f"[red]check failed:[/red] {check.asset} {check.check} [{check.partition}] {check.metadata}")
+        return 1 if report.failures or report.failed_checks else 0
+
+    sys.exit(_run(go, ctx.obj["debug"]))
+
+
+@main.command()
+@click.option("--port", default=3000, show_default=True)
+@click.pass_context
+def dev(ctx: click.Context, port: int) -> None:
+    """Serve the Dagster UI (lineage, partitions, checks, runs) on the shared instance."""
+
+    def go() -> None:
+        prepare_environment(get_settings())
+        dagster = Path(sys.executable).parent / "dagster"
+        os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)])
+
+    _run(go, ctx.obj["debug"])

@@ -1,0 +1,50 @@
+"""What the platform detected, per manifest detector key (`<table>:<class>` or
+`quarantine:<source>:<rule>`), read from the warehouse after a run.
+
+A key whose detector is not built yet returns None, and the summary shows it as "not yet
+detected" — never as a match (DESIGN §9).
+"""
+
+from collections.abc import Callable
+
+from northstar_platform.layers import QUARANTINE_VIEW, Layer, quote
+from northstar_platform.resources.warehouse import WarehouseSession
+
+AUDIT_ORDER_MISMATCHES = f"{quote(Layer.AUDIT.value)}.{quote('audit_order_mismatches')}"
+
+BUILT_QUARANTINE_SOURCES = {"orders"}
+BUILT_AUDIT_CLASSES = {"audit_order_mismatches": {"DUPLICATE_ORDER"}}
+
+
+def _count(session: WarehouseSession, sql: str, params: tuple[str, ...]) -> int:
+    row = session.fetchone(sql, params)
+    return int(row[0]) if row else 0
+
+
+def _quarantine(source: str, rule: str) -> Callable[[WarehouseSession], int]:
+    sql = f"select count(*) from {QUARANTINE_VIEW} where source = ? and rule = ?"  # noqa: S608
+    return lambda session: _count(session, sql, (source, rule))
+
+
+def _audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
+    sql = f"select count(*) from {AUDIT_ORDER_MISMATCHES} where mismatch_type = ?"  # noqa: S608
+    return lambda session: _count(session, sql, (mismatch_type,))
+
+
+def detector_for(key: str) -> Callable[[WarehouseSession], int] | None:
+    """The counting function for one manifest key, or None when it is not built yet."""
+    parts = key.split(":")
+    if len(parts) == 3 and parts[0] == "quarantine" and parts[1] in BUILT_QUARANTINE_SOURCES:
+        return _quarantine(parts[1], parts[2])
+    if len(parts) == 2 and parts[1] in BUILT_AUDIT_CLASSES.get(parts[0], set()):
+        return _audit(parts[1])
+    return None
+
+
+def detect(session: WarehouseSession, keys: list[str]) -> dict[str, int | None]:
+    """Detected count per key (None = detector not built yet)."""
+    found: dict[str, int | None] = {}
+    for key in keys:
+        detector = detector_for(key)
+        found[key] = detector(session) if detector else None
+    return found

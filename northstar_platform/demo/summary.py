@@ -1,0 +1,122 @@
+"""The demo's closing summary: rows per asset, checks, quarantine, defects vs the manifest."""
+
+from collections import Counter
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from northstar_platform.demo.detectors import detect
+from northstar_platform.layers import QUARANTINE_VIEW, WAREHOUSE_LAYERS, quote
+from northstar_platform.resources.warehouse import WarehouseSession
+from northstar_platform.runner import RangeReport
+
+
+@dataclass(frozen=True)
+class DefectLine:
+    """One manifest class: what was expected, what was found, and the verdict."""
+
+    key: str
+    expected: int
+    found: int | None
+
+    @property
+    def verdict(self) -> str:
+        """match, MISMATCH, or not yet detected."""
+        if self.found is None:
+            return "not yet detected"
+        return "match" if self.found == self.expected else "MISMATCH"
+
+
+def defect_lines(session: WarehouseSession, manifest: dict) -> list[DefectLine]:
+    """Every manifest defect class with the platform's count."""
+    keys = sorted(manifest["defects"])
+    found = detect(session, keys)
+    return [DefectLine(k, int(manifest["defects"][k]["expected"]), found[k]) for k in keys]
+
+
+def gate_mismatches(report: RangeReport, manifest: dict) -> list[str]:
+    """Expected gate outcomes (manifest `checks`) that the runs did not reproduce."""
+    observed = {
+        (c.asset.split("/")[-1], c.check, c.partition): ("pass" if c.passed else "fail")
+        for c in report.checks
+    }
+    problems = []
+    for name, per_partition in sorted(manifest.get("checks", {}).items()):
+        asset, check = name.split(".", 1)
+        for partition, expected in sorted(per_partition.items()):
+            actual = observed.get((asset, check, partition))
+            if actual is not None and actual != expected:
+                problems.append(f"{name} [{partition}]: expected {expected}, got {actual}")
+    return problems
+
+
+def table_rows(session: WarehouseSession, asset_keys: list[list[str]]) -> dict[str, int]:
+    """Row counts of every warehouse asset that exists."""
+    counts = {}
+    for key in asset_keys:
+        if len(key) == 2 and key[0] in {layer.value for layer in WAREHOUSE_LAYERS}:
+            if session.table_exists(key[0], key[1]):
+                row = session.fetchone(f"select count(*) from {quote(key[0])}.{quote(key[1])}")  # noqa: S608
+                counts[".".join(key)] = int(row[0]) if row else 0
+    return counts
+
+
+def print_summary(
+    console: Console,
+    session: WarehouseSession,
+    report: RangeReport,
+    manifest: dict,
+    asset_keys: list[list[str]],
+) -> bool:
+    """Print the summary tables; True when every built detector and gate matches the manifest."""
+    rows = RichTable(title="Rows per asset")
+    rows.add_column("asset")
+    rows.add_column("rows", justify="right")
+    for name, count in table_rows(session, asset_keys).items():
+        rows.add_row(name, f"{count:,}")
+    console.print(rows)
+
+    checks = RichTable(title="Asset checks (per partition)")
+    for column in ("asset", "check", "passed", "failed"):
+        checks.add_column(column, justify="right" if column in ("passed", "failed") else "left")
+    tally: Counter[tuple[str, str, bool]] = Counter((c.asset, c.check, c.passed) for c in report.checks)
+    for asset, check in sorted({(a, c) for a, c, _ in tally}):
+        failed = tally[(asset, check, False)]
+        checks.add_row(asset, check, str(tally[(asset, check, True)]), f"[red]{failed}[/red]" if failed else "0")
+    console.print(checks)
+    if report.blocked:
+        console.print(f"Blocked partitions (downstream not published): {', '.join(report.blocked)}")
+
+    if session.table_exists("staging", "quarantine_records"):
+        held = session.fetchall(
+            f"select source, rule, count(*) from {QUARANTINE_VIEW} group by source, rule order by 1, 2"  # noqa: S608
+        )
+        quarantine = RichTable(title="Quarantined rows")
+        for column in ("source", "rule", "rows"):
+            quarantine.add_column(column)
+        for source, rule, count in held:
+            quarantine.add_row(str(source), str(rule), f"{count:,}")
+        console.print(quarantine)
+
+    lines = defect_lines(session, manifest)
+    defects = RichTable(title="Injected defects: found vs manifest")
+    for column in ("class", "expected", "found", "verdict"):
+        defects.add_column(column)
+    colours = {"match": "green", "MISMATCH": "red", "not yet detected": "yellow"}
+    for line in lines:
+        found = "—" if line.found is None else f"{line.found:,}"
+        defects.add_row(line.key, f"{line.expected:,}", found, f"[{colours[line.verdict]}]{line.verdict}[/]")
+    console.print(defects)
+
+    gates = gate_mismatches(report, manifest)
+    for problem in gates:
+        console.print(f"[red]gate outcome differs from the manifest:[/red] {problem}")
+    built = [line for line in lines if line.found is not None]
+    matched = sum(line.verdict == "match" for line in built)
+    console.print(
+        f"{matched}/{len(built)} built detectors match the manifest; "
+        f"{len(lines) - len(built)} classes not yet detected; "
+        f"{len(gates)} gate outcome(s) differ."
+    )
+    return matched == len(built) and not gates
