@@ -9,7 +9,6 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -35,18 +34,9 @@ def prepare_environment(settings: Settings) -> None:
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     if settings.warehouse == "duckdb":
         os.environ["NORTHSTAR_DUCKDB_PATH"] = str(settings.duckdb_path)
-    from northstar_platform.defs.dbt_project import dbt_project
+    from northstar_platform.defs.dbt_project import ensure_manifest
 
-    if not dbt_project.manifest_path.exists():
-        console.print("parsing the dbt project (first run only) ...")
-        dbt = Path(sys.executable).parent / "dbt"
-        done = subprocess.run(
-            [str(dbt), "parse", "--project-dir", str(dbt_project.project_dir),
-             "--profiles-dir", str(dbt_project.project_dir), "--quiet"],
-            capture_output=True, text=True, check=False,
-        )
-        if done.returncode != 0:
-            raise NorthstarError(f"dbt parse failed: {(done.stdout + done.stderr).strip()[-500:]}")
+    ensure_manifest()
 
 
 def _say(started: float) -> Callable[[str], None]:
@@ -84,7 +74,9 @@ def _demo_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--scale", default=1.0, show_default=True, help="1.0 ≈ 1,000 orders/day.")(fn)
     fn = click.option("--days", default=7, show_default=True, help="Business days to generate.")(fn)
     return click.option(
-        "--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        "--start",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
         help="First business day (default: DAYS days before today, UTC).",
     )(fn)
 
@@ -102,8 +94,11 @@ def _generate(settings: Settings, config: Any, say: Callable[[str], None]) -> di
     from northstar_platform.demo.generator import generate
     from northstar_platform.resources.landing import LandingResource
 
-    zone = LandingResource(url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url).get_zone()
-    say(f"generating {config.days} days from {config.start} (scale {config.scale}, seed {config.seed})")
+    zone = LandingResource(
+        url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
+    ).get_zone()
+    c = config
+    say(f"generating {c.days} days from {c.start} (scale {c.scale}, seed {c.seed})")
     return generate(config, settings.source_dsn, zone, settings.home, progress=say)
 
 
@@ -120,14 +115,18 @@ def demo(ctx: click.Context, start: dt.datetime | None, days: int, scale: float,
 @demo.command("generate")
 @_demo_options
 @click.pass_context
-def demo_generate(ctx: click.Context, start: dt.datetime | None, days: int, scale: float, seed: int) -> None:
+def demo_generate(
+    ctx: click.Context, start: dt.datetime | None, days: int, scale: float, seed: int
+) -> None:
     """Only write the demo's PostgreSQL tables, landing files and ground-truth manifest."""
 
     def go() -> None:
         settings = get_settings()
         manifest = _generate(settings, _config(start, days, scale, seed), _say(time.monotonic()))
-        console.print(f"manifest: {settings.home / 'demo' / 'manifest.json'} "
-                      f"({len(manifest['defects'])} defect classes)")
+        console.print(
+            f"manifest: {settings.home / 'demo' / 'manifest.json'} "
+            f"({len(manifest['defects'])} defect classes)"
+        )
 
     _run(go, ctx.obj["debug"])
 
@@ -145,7 +144,9 @@ def _demo(start: dt.datetime | None, days: int, scale: float, seed: int) -> bool
     from northstar_platform.demo.generator import land_late_files
     from northstar_platform.resources.landing import LandingResource
 
-    zone = LandingResource(url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url).get_zone()
+    zone = LandingResource(
+        url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
+    ).get_zone()
     late = land_late_files(zone, settings.home)
     say(f"late wave: {len(late)} files landed after the first pass (sensors pick them up)")
     from northstar_platform.demo.summary import print_summary
@@ -158,7 +159,9 @@ def _demo(start: dt.datetime | None, days: int, scale: float, seed: int) -> bool
     return ok
 
 
-def _materialize(settings: Settings, keys: list[str], select: str | None, say: Callable[[str], None]) -> Any:
+def _materialize(
+    settings: Settings, keys: list[str], select: str | None, say: Callable[[str], None]
+) -> Any:
     prepare_environment(settings)
     import dagster as dg
 
@@ -171,23 +174,37 @@ def _materialize(settings: Settings, keys: list[str], select: str | None, say: C
         try:
             selection = dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph())
         except Exception as exc:  # the selection grammar raises several types
-            raise NorthstarError(f"--select {select!r} is not a valid asset selection: {exc}") from None
+            raise NorthstarError(
+                f"--select {select!r} is not a valid asset selection: {exc}"
+            ) from None
     say(f"materializing {keys[0]} .. {keys[-1]} ({len(keys)} daily partitions)")
     # dbt echoes its own log to stdout; keep it in a file so progress stays readable.
     log_path = settings.home / "logs" / f"materialize-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log, contextlib.redirect_stdout(log), dg.DagsterInstance.get() as instance:
+    with (
+        log_path.open("w") as log,
+        contextlib.redirect_stdout(log),
+        dg.DagsterInstance.get() as instance,
+    ):
         report = materialize_range(defs, instance, keys, selection, progress=say)
     say(f"dbt and step logs: {log_path}")
     return report, defs
 
 
 @main.command()
-@click.option("--select", default=None, help="Dagster asset selection, e.g. 'group:orders+' (default: all).")
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
-@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, included.")
+@click.option(
+    "--select", default=None, help="Dagster asset selection, e.g. 'group:orders+' (default: all)."
+)
+@click.option(
+    "--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC)."
+)
+@click.option(
+    "--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, included."
+)
 @click.pass_context
-def materialize(ctx: click.Context, select: str | None, start: dt.datetime, end: dt.datetime) -> None:
+def materialize(
+    ctx: click.Context, select: str | None, start: dt.datetime, end: dt.datetime
+) -> None:
     """Materialize assets for a date range on whatever data the settings point at."""
     from northstar_platform.runner import days
 
@@ -201,7 +218,8 @@ def materialize(ctx: click.Context, select: str | None, start: dt.datetime, end:
         for line in report.failures:
             console.print(f"[red]failed:[/red] {line}")
         for check in report.failed_checks:
-            console.print(f"[red]check failed:[/red] {check.asset} {check.check} [{check.partition}] {check.metadata}")
+            where = f"{check.asset} {check.check} [{check.partition}]"
+            console.print(f"[red]check failed:[/red] {where} {check.metadata}")
         return 1 if report.failures or report.failed_checks else 0
 
     sys.exit(_run(go, ctx.obj["debug"]))
@@ -216,6 +234,9 @@ def dev(ctx: click.Context, port: int) -> None:
     def go() -> None:
         prepare_environment(get_settings())
         dagster = Path(sys.executable).parent / "dagster"
-        os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)])
+        os.execv(
+            str(dagster),
+            [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)],
+        )
 
     _run(go, ctx.obj["debug"])

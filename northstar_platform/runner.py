@@ -87,9 +87,8 @@ def _collect(result: dg.ExecuteInProcessResult, partition: str, report: RangeRep
             cause = (
                 error.cause.message if error and error.cause else (error.message if error else "")
             )
-            report.failures.append(
-                f"{event.step_key} [{partition}]: {cause.strip().splitlines()[0] if cause.strip() else 'failed'}"
-            )
+            first_line = cause.strip().splitlines()[0] if cause.strip() else "failed"
+            report.failures.append(f"{event.step_key} [{partition}]: {first_line}")
 
 
 def materialize_range(
@@ -122,9 +121,8 @@ def materialize_range(
             _collect(result, key, report)
             ok = result.success
             (passed.append(key) if ok else report.blocked.append(key))
-            progress(
-                f"{key}  ingest + stage  {'ok' if ok else 'BLOCKED'}  {time.monotonic() - started:.1f}s"
-            )
+            took = time.monotonic() - started
+            progress(f"{key}  ingest + stage  {'ok' if ok else 'BLOCKED'}  {took:.1f}s")
     for first, last in contiguous(passed) if ranged else []:
         started = time.monotonic()
         result = job.execute_in_process(
@@ -139,8 +137,9 @@ def materialize_range(
             },
         )
         _collect(result, f"{first}..{last}", report)
+        took = time.monotonic() - started
         progress(
-            f"{first}..{last}  dbt models  {'ok' if result.success else 'FAILED'}  {time.monotonic() - started:.1f}s"
+            f"{first}..{last}  dbt models  {'ok' if result.success else 'FAILED'}  {took:.1f}s"
         )
     return report
 

@@ -80,17 +80,25 @@ def print_summary(
     checks = RichTable(title="Asset checks (per partition)")
     for column in ("asset", "check", "passed", "failed"):
         checks.add_column(column, justify="right" if column in ("passed", "failed") else "left")
-    tally: Counter[tuple[str, str, bool]] = Counter((c.asset, c.check, c.passed) for c in report.checks)
+    tally: Counter[tuple[str, str, bool]] = Counter(
+        (c.asset, c.check, c.passed) for c in report.checks
+    )
     for asset, check in sorted({(a, c) for a, c, _ in tally}):
         failed = tally[(asset, check, False)]
-        checks.add_row(asset, check, str(tally[(asset, check, True)]), f"[red]{failed}[/red]" if failed else "0")
+        checks.add_row(
+            asset,
+            check,
+            str(tally[(asset, check, True)]),
+            f"[red]{failed}[/red]" if failed else "0",
+        )
     console.print(checks)
     if report.blocked:
         console.print(f"Blocked partitions (downstream not published): {', '.join(report.blocked)}")
 
     if session.table_exists("staging", "quarantine_records"):
         held = session.fetchall(
-            f"select source, rule, count(*) from {QUARANTINE_VIEW} group by source, rule order by 1, 2"  # noqa: S608
+            f"select source, rule, count(*) from {QUARANTINE_VIEW} "  # noqa: S608
+            "group by source, rule order by 1, 2"
         )
         quarantine = RichTable(title="Quarantined rows")
         for column in ("source", "rule", "rows"):
@@ -106,7 +114,9 @@ def print_summary(
     colours = {"match": "green", "MISMATCH": "red", "not yet detected": "yellow"}
     for line in lines:
         found = "—" if line.found is None else f"{line.found:,}"
-        defects.add_row(line.key, f"{line.expected:,}", found, f"[{colours[line.verdict]}]{line.verdict}[/]")
+        defects.add_row(
+            line.key, f"{line.expected:,}", found, f"[{colours[line.verdict]}]{line.verdict}[/]"
+        )
     console.print(defects)
 
     gates = gate_mismatches(report, manifest)

@@ -43,5 +43,5 @@ def refresh_quarantine_view(session: WarehouseSession) -> None:
     if not present:
         return
     columns = ", ".join(quote(c.name) for c in QUARANTINE_COLUMNS)
-    union = " union all ".join(f"select {columns} from {t.qualified}" for t in present)
-    session.execute(f"create or replace view {QUARANTINE_VIEW} as {union}")  # noqa: S608
+    union = " union all ".join(f"select {columns} from {t.qualified}" for t in present)  # noqa: S608
+    session.execute(f"create or replace view {QUARANTINE_VIEW} as {union}")

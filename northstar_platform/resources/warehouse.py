@@ -53,6 +53,20 @@ class WarehouseSession(ABC):
         self.execute(f"create schema if not exists {quote(table.layer.value)}")
         self.execute(table.create_sql())
 
+    def replace_partition(self, table: Table, partition_key: str, data: pa.Table) -> int:
+        """Replace one partition of `table` with `data` (call inside `transaction()`)."""
+        self.ensure_table(table)
+        self.execute(f"delete from {table.qualified} where partition_key = ?", (partition_key,))  # noqa: S608
+        return self.insert_arrow(table, data)
+
+    def fetch_partition(self, table: Table, partition_key: str) -> pa.Table:
+        """Every row of one partition of `table`, in contract column order."""
+        columns = ", ".join(quote(c) for c in table.column_names)
+        return self.fetch_arrow(
+            f"select {columns} from {table.qualified} where partition_key = ?",  # noqa: S608
+            (partition_key,),
+        )
+
     def ensure_schemas(self) -> None:
         """Create every layer's schema."""
         for layer in WAREHOUSE_LAYERS:
@@ -100,7 +114,8 @@ class DuckDBSession(WarehouseSession):
         self.connection.register("_northstar_incoming", data.select(table.column_names))
         try:
             self.connection.execute(
-                f"insert into {table.qualified} ({columns}) select {columns} from _northstar_incoming"
+                f"insert into {table.qualified} ({columns}) "  # noqa: S608
+                f"select {columns} from _northstar_incoming"
             )
         finally:
             self.connection.unregister("_northstar_incoming")
@@ -147,7 +162,8 @@ class SnowflakeSession(WarehouseSession):
         marks = ", ".join("?" for _ in names)
         rows = [tuple(r[c] for c in names) for r in data.select(names).to_pylist()]
         with self.connection.cursor() as cur:
-            cur.executemany(f"insert into {table.qualified} ({columns}) values ({marks})", rows)
+            insert = f"insert into {table.qualified} ({columns}) values ({marks})"  # noqa: S608
+            cur.executemany(insert, rows)
         return data.num_rows
 
     @contextmanager

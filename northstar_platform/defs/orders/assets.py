@@ -102,9 +102,8 @@ def read_order_file(data: bytes, uri: str) -> pa.Table:
         raise InputFileError(f"{uri} is not a readable parquet file: {exc}") from None
     missing = [c.name for c in ORDER_COLUMNS if c.name not in table.column_names]
     if missing:
-        raise InputFileError(
-            f"{uri} lacks column(s) {', '.join(missing)}; expected {', '.join(ORDERS_ARROW_SCHEMA.names)}"
-        )
+        expected = ", ".join(ORDERS_ARROW_SCHEMA.names)
+        raise InputFileError(f"{uri} lacks column(s) {', '.join(missing)}; expected {expected}")
     try:
         return table.select(ORDERS_ARROW_SCHEMA.names).cast(ORDERS_ARROW_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -143,12 +142,9 @@ def raw_orders(
         )
         for o in files
     ]
+    landed = pa.concat_tables(tables) if tables else ORDERS_ARROW_SCHEMA.empty_table()
     with warehouse.connect() as session, session.transaction():
-        session.ensure_table(RAW_ORDERS)
-        session.execute(
-            f"delete from {RAW_ORDERS.qualified} where partition_key = ?", (context.partition_key,)
-        )
-        rows = sum(session.insert_arrow(RAW_ORDERS, t) for t in tables)
+        rows = session.replace_partition(RAW_ORDERS, context.partition_key, landed)
     return dg.MaterializeResult(metadata={"rows": rows, "files": len(files)})
 
 
@@ -176,11 +172,7 @@ def stg_orders(
     """Validate and de-duplicate one day of raw orders; staging and quarantine commit together."""
     pk = context.partition_key
     with warehouse.connect() as session:
-        raw = pl.from_arrow(
-            session.fetch_arrow(
-                f"select * from {RAW_ORDERS.qualified} where partition_key = ?", (pk,)
-            )
-        )
+        raw = pl.from_arrow(session.fetch_partition(RAW_ORDERS, pk))
         assert isinstance(raw, pl.DataFrame)
         kept, duplicates = collapse_duplicates(raw, list(ORDER_DEDUP_KEY))
         result = validate_rows(kept, ORDER_RULES, RAW_ORDERS.qualified.replace('"', ""))
@@ -196,9 +188,7 @@ def stg_orders(
                 (STG_ORDERS, result.valid.with_columns(run_id=pl.lit(context.run_id))),
                 (QUARANTINE_ORDERS, held),
             ):
-                session.ensure_table(table)
-                session.execute(f"delete from {table.qualified} where partition_key = ?", (pk,))
-                session.insert_arrow(table, frame.to_arrow())
+                session.replace_partition(table, pk, frame.to_arrow())
             refresh_quarantine_view(session)
     counts = {
         "rows_in": raw.height,
