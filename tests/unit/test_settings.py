@@ -1,6 +1,5 @@
 """`get_settings`: DESIGN §3 defaults, overrides, and one clear error per bad variable."""
 
-import datetime as dt
 from pathlib import Path
 
 import pytest

@@ -44,7 +44,8 @@ def test_each_rule_quarantines_its_row_with_rule_and_reason():
     assert held == {
         "neg": (
             "amount_cents_non_negative",
-            "raw.raw_orders column amount_cents='-1': expected an integer amount in minor units >= 0",
+            "raw.raw_orders column amount_cents='-1': "
+            "expected an integer amount in minor units >= 0",
         ),
         "cur": (
             "currency_known",
