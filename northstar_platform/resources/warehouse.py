@@ -54,8 +54,11 @@ class WarehouseSession(ABC):
         self.execute(table.create_sql())
 
     def replace_partition(self, table: Table, partition_key: str, data: pa.Table) -> int:
-        """Replace one partition of `table` with `data` (call inside `transaction()`)."""
-        self.ensure_table(table)
+        """Replace one partition of `table` with `data`.
+
+        Call it inside `transaction()`, after `ensure_table()`: Snowflake commits the open
+        transaction on any DDL, so tables are created before the transaction starts.
+        """
         self.execute(f"delete from {table.qualified} where partition_key = ?", (partition_key,))  # noqa: S608
         return self.insert_arrow(table, data)
 

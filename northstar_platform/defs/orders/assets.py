@@ -143,8 +143,10 @@ def raw_orders(
         for o in files
     ]
     landed = pa.concat_tables(tables) if tables else ORDERS_ARROW_SCHEMA.empty_table()
-    with warehouse.connect() as session, session.transaction():
-        rows = session.replace_partition(RAW_ORDERS, context.partition_key, landed)
+    with warehouse.connect() as session:
+        session.ensure_table(RAW_ORDERS)
+        with session.transaction():
+            rows = session.replace_partition(RAW_ORDERS, context.partition_key, landed)
     return dg.MaterializeResult(metadata={"rows": rows, "files": len(files)})
 
 
@@ -183,13 +185,13 @@ def stg_orders(
             business_columns=[c.name for c in ORDER_COLUMNS],
             run_id=context.run_id,
         )
-        with session.transaction():
-            for table, frame in (
-                (STG_ORDERS, result.valid.with_columns(run_id=pl.lit(context.run_id))),
-                (QUARANTINE_ORDERS, held),
-            ):
-                session.replace_partition(table, pk, frame.to_arrow())
-            refresh_quarantine_view(session)
+        session.ensure_table(STG_ORDERS)
+        session.ensure_table(QUARANTINE_ORDERS)
+        refresh_quarantine_view(session)
+        staged = result.valid.with_columns(run_id=pl.lit(context.run_id))
+        with session.transaction():  # staging and quarantine commit together
+            session.replace_partition(STG_ORDERS, pk, staged.to_arrow())
+            session.replace_partition(QUARANTINE_ORDERS, pk, held.to_arrow())
     counts = {
         "rows_in": raw.height,
         "staged": result.valid.height,

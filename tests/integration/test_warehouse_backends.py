@@ -1,0 +1,106 @@
+"""The warehouse session behaves the same on DuckDB and on Snowflake's dialect (fakesnow).
+
+fakesnow runs the real Snowflake connector (through dagster-snowflake) against an in-process
+emulator, so SQL that only works on DuckDB fails here.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from asset_checks.schema import schema_differences
+from northstar_platform.layers import Column, Layer, Table
+from northstar_platform.resources.warehouse import (
+    DuckDBWarehouse,
+    SnowflakeWarehouse,
+    WarehouseResource,
+)
+
+pytestmark = pytest.mark.integration
+
+EVENTS = Table(
+    Layer.RAW,
+    "raw_test_events",
+    (
+        Column("event_id", "VARCHAR", nullable=False),
+        Column("amount_cents", "BIGINT"),
+        Column("happened_at", "TIMESTAMP"),
+        Column("is_test", "BOOLEAN"),
+        Column("partition_key", "VARCHAR", nullable=False),
+    ),
+)
+T = dt.datetime(2026, 11, 1, 12, 30, 15, 123456)
+
+
+def _rows(pk: str, n: int, offset: int = 0) -> pa.Table:
+    return pa.table(
+        {
+            "event_id": [f"e{offset + i}" for i in range(n)],
+            "amount_cents": pa.array([100 * (offset + i) for i in range(n)], pa.int64()),
+            "happened_at": pa.array(
+                [T + dt.timedelta(minutes=i) for i in range(n)], pa.timestamp("us")
+            ),
+            "is_test": [i % 2 == 0 for i in range(n)],
+            "partition_key": [pk] * n,
+        }
+    )
+
+
+@pytest.fixture(params=["duckdb", "snowflake"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WarehouseResource]:
+    if request.param == "duckdb":
+        yield DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+        return
+    import fakesnow
+
+    (tmp_path / "fakesnow").mkdir()
+    with fakesnow.patch(db_path=str(tmp_path / "fakesnow")):
+        yield SnowflakeWarehouse(
+            account="emulated",
+            user="pipeline",
+            password="not-a-secret",
+            role="NORTHSTAR_PIPELINE",
+            warehouse="NORTHSTAR_WH",
+            database="NORTHSTAR",
+        )
+
+
+def test_replace_partition_is_idempotent_and_scoped(warehouse: WarehouseResource) -> None:
+    with warehouse.connect() as session:
+        session.ensure_table(EVENTS)
+        with session.transaction():
+            assert session.replace_partition(EVENTS, "2026-11-01", _rows("2026-11-01", 3)) == 3
+            assert session.replace_partition(EVENTS, "2026-11-02", _rows("2026-11-02", 2, 10)) == 2
+        with session.transaction():
+            assert session.replace_partition(EVENTS, "2026-11-01", _rows("2026-11-01", 3)) == 3
+        first = session.fetch_partition(EVENTS, "2026-11-01").to_pylist()
+        assert sorted(r["event_id"] for r in first) == ["e0", "e1", "e2"]
+        assert {r["event_id"]: r["happened_at"] for r in first}["e1"] == T + dt.timedelta(minutes=1)
+        assert session.fetchall(
+            f"select partition_key, count(*) from {EVENTS.qualified} group by 1 order by 1"  # noqa: S608
+        ) == [("2026-11-01", 3), ("2026-11-02", 2)]
+
+
+def test_failed_transaction_leaves_the_partition_untouched(warehouse: WarehouseResource) -> None:
+    with warehouse.connect() as session:
+        session.ensure_table(EVENTS)
+        with session.transaction():
+            session.replace_partition(EVENTS, "2026-11-01", _rows("2026-11-01", 3))
+        with pytest.raises(RuntimeError), session.transaction():
+            session.replace_partition(EVENTS, "2026-11-01", _rows("2026-11-01", 1, 50))
+            raise RuntimeError("the step failed half-way")
+        kept = session.fetch_partition(EVENTS, "2026-11-01").column("event_id").to_pylist()
+        assert sorted(kept) == ["e0", "e1", "e2"]
+
+
+def test_live_columns_match_the_contract(warehouse: WarehouseResource) -> None:
+    with warehouse.connect() as session:
+        session.ensure_table(EVENTS)
+        assert session.table_exists("raw", "raw_test_events")
+        assert not session.table_exists("raw", "no_such_table")
+        live = session.columns("raw", "raw_test_events")
+    assert [name for name, _ in live] == EVENTS.column_names
+    assert schema_differences(EVENTS, live) == []
