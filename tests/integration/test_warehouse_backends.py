@@ -80,7 +80,7 @@ def test_replace_partition_is_idempotent_and_scoped(warehouse: WarehouseResource
         assert sorted(r["event_id"] for r in first) == ["e0", "e1", "e2"]
         assert {r["event_id"]: r["happened_at"] for r in first}["e1"] == T + dt.timedelta(minutes=1)
         assert session.fetchall(
-            f"select partition_key, count(*) from {EVENTS.qualified} group by 1 order by 1"  # noqa: S608
+            f"select partition_key, count(*) from {EVENTS.qualified} group by 1 order by 1"
         ) == [("2026-11-01", 3), ("2026-11-02", 2)]
 
 
