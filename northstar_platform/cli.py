@@ -233,7 +233,10 @@ def dev(ctx: click.Context, port: int) -> None:
 
     def go() -> None:
         prepare_environment(get_settings())
-        dagster = Path(sys.executable).parent / "dagster"
+        bin_dir = Path(sys.executable).parent
+        dagster = bin_dir / "dagster"
+        # dagster-dbt's dev-mode preparation looks for `dbt` on PATH: make it the venv's.
+        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
         os.execv(
             str(dagster),
             [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)],
