@@ -1,0 +1,104 @@
+"""The Dagster UI loads the code location from the repo root and serves the whole lineage."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from northstar_platform.defs.dbt_project import ensure_manifest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+LINEAGE_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
+EXPECTED_EDGES = {
+    ("landing/orders", ""),
+    ("raw/raw_orders", "landing/orders"),
+    ("staging/stg_orders", "raw/raw_orders"),
+    ("staging/quarantine_orders", "raw/raw_orders"),
+    ("curated/orders_latest", "staging/stg_orders"),
+    ("audit/audit_order_mismatches", "curated/orders_latest"),
+    ("marts/fct_daily_revenue", "audit/audit_order_mismatches"),
+    ("marts/fct_daily_revenue", "curated/orders_latest"),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_webserver_serves_every_asset_and_edge(northstar_env: Path) -> None:
+    ensure_manifest()
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True)
+    port = _free_port()
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    server = subprocess.Popen(
+        [
+            str(bin_dir / "dagster-webserver"),
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        nodes: list = []
+        while time.monotonic() < deadline and not nodes:
+            time.sleep(1)
+            if server.poll() is not None:
+                output = server.stdout.read().decode() if server.stdout else ""
+                pytest.fail(f"dagster-webserver exited early:\n{output[-2000:]}")
+            try:
+                nodes = _graphql(port, LINEAGE_QUERY)["data"]["assetNodes"]
+            except OSError:
+                continue
+        edges = set()
+        for node in nodes:
+            key = "/".join(node["assetKey"]["path"])
+            deps = ["/".join(d["path"]) for d in node["dependencyKeys"]] or [""]
+            edges.update((key, dep) for dep in deps)
+        assert edges == EXPECTED_EDGES
+        errors = _graphql(
+            port,
+            "{ workspaceOrError { ... on Workspace { locationEntries { name "
+            "locationOrLoadError { __typename } } } } }",
+        )
+        entries = errors["data"]["workspaceOrError"]["locationEntries"]
+        assert [(e["name"], e["locationOrLoadError"]["__typename"]) for e in entries] == [
+            ("northstar_platform", "RepositoryLocation")
+        ]
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
