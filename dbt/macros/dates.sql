@@ -33,6 +33,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro window_end() -%}
-    cast('{{ var("max_date") }}' as date)
+{#- `lookahead` adds one day: a changed order can make an order created up to
+    duplicate_window_seconds (< 1 day) after it a DUPLICATE_ORDER, or stop it being one, so
+    the business date after the window must be re-evaluated too, or partitions applied out of
+    order would not converge. -#}
+{% macro window_end(lookahead=false) -%}
+    {%- if lookahead -%}
+        {{ add_days("cast('" ~ var('max_date') ~ "' as date)", 1) }}
+    {%- else -%}
+        cast('{{ var("max_date") }}' as date)
+    {%- endif -%}
 {%- endmacro %}

@@ -2,13 +2,14 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where business_date >= {{ window_start(lookback=true) }} and business_date < {{ window_end() }}{% endif %}",
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where business_date >= {{ window_start(lookback=true) }} and business_date < {{ window_end(lookahead=true) }}{% endif %}",
     )
 }}
 
 {#- Cross-system order mismatches per business date (UTC day of created_at). This slice
     classifies DUPLICATE_ORDER; the payments and fulfilment classes join in with their
-    sources. Each run replaces the window [min_date - lookback_days, max_date).
+    sources. Each run replaces the window [min_date - lookback_days, max_date + 1 day)
+    (see window_end: a change can reach the next business date's duplicates).
 
     DUPLICATE_ORDER: a live order for which an earlier live order (by created_at, then
     order_id) of the same customer_id, currency and amount_cents was created at most
@@ -28,7 +29,7 @@ window_orders as (
     select *
     from orders
     where cast(created_at as date) >= {{ window_start(lookback=true) }}
-      and cast(created_at as date) < {{ window_end() }}
+      and cast(created_at as date) < {{ window_end(lookahead=true) }}
 
 ),
 

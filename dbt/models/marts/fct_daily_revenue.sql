@@ -3,13 +3,13 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where business_date >= {{ window_start(lookback=true) }} and business_date < {{ window_end() }}{% endif %}",
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where business_date >= {{ window_start(lookback=true) }} and business_date < {{ window_end(lookahead=true) }}{% endif %}",
     )
 }}
 
 {#- Recognized gross revenue per business date (UTC day of created_at) and currency: live
     orders in status paid, shipped or delivered, without the duplicates the audit found.
-    Replaces the window [min_date - lookback_days, max_date) on every run. -#}
+    Replaces the window [min_date - lookback_days, max_date + 1 day) on every run. -#}
 
 with orders as (
 
@@ -35,7 +35,7 @@ recognized as (
       and status in ('paid', 'shipped', 'delivered')
       and order_id not in (select order_id from duplicates)
       and cast(created_at as date) >= {{ window_start(lookback=true) }}
-      and cast(created_at as date) < {{ window_end() }}
+      and cast(created_at as date) < {{ window_end(lookahead=true) }}
 
 )
 
