@@ -52,7 +52,10 @@ class SourceDatabaseResource(dg.ConfigurableResource):
                     self.max_connections,
                     self.dsn,
                     connect_timeout=self.connect_timeout_s,
-                    options=f"-c statement_timeout={self.statement_timeout_s * 1000}",
+                    # UTC sessions: `timestamptz` columns compare with naive UTC bounds and
+                    # render in UTC whatever the server's or database's default zone is.
+                    options=f"-c statement_timeout={self.statement_timeout_s * 1000} "
+                    "-c TimeZone=UTC",
                     application_name="northstar",
                 )
             except psycopg2.OperationalError as exc:

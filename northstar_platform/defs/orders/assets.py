@@ -49,7 +49,10 @@ ORDERS_ARROW_SCHEMA = pa.schema(
 )
 LANDING_ORDERS_KEY = dg.AssetKey([Layer.LANDING.value, "orders"])
 EXPORT_SQL = (
-    "select order_id, customer_id, status, currency, amount_cents, created_at, updated_at, "
+    # `::timestamp` makes `timestamptz` columns naive UTC (the session runs in UTC); it is a
+    # no-op on `timestamp` columns, which hold UTC already.
+    "select order_id, customer_id, status, currency, amount_cents, "
+    "created_at::timestamp as created_at, updated_at::timestamp as updated_at, "
     "is_deleted from public.orders where updated_at >= %s and updated_at < %s "
     "order by order_id, updated_at"
 )
