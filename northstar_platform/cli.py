@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,9 @@ from rich.console import Console
 from northstar_platform.errors import NorthstarError
 from northstar_platform.settings import REPO_ROOT, Settings, get_settings
 
-console = Console(highlight=False, soft_wrap=True, file=sys.stdout)
+console = Console(
+    highlight=False, soft_wrap=True, file=sys.stdout, width=None if sys.stdout.isatty() else 120
+)
 
 
 def prepare_environment(settings: Settings) -> None:
@@ -62,11 +65,16 @@ def _run(fn: Callable[..., Any], debug: bool, *args: Any, **kwargs: Any) -> Any:
 
 
 @click.group()
+@click.version_option(package_name="northstar-platform")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """Northstar data platform: catch inconsistent data before it is published."""
     ctx.obj = {"debug": debug}
+    if not debug:
+        # Dagster flags preview APIs it is fine to use here (partitioned checks); users of the
+        # command should not read about them on every run.
+        warnings.filterwarnings("ignore", module=r"dagster(_\w+)?(\..*)?$")
 
 
 def _demo_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,7 +156,10 @@ def _demo(start: dt.datetime | None, days: int, scale: float, seed: int) -> bool
         url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
     ).get_zone()
     late = land_late_files(zone, settings.home)
-    say(f"late wave: {len(late)} files landed after the first pass (sensors pick them up)")
+    say(
+        f"late wave: {len(late)} files landed after the first pass "
+        "(read by the landing-zone sensors once the stripe/wms ingestion exists)"
+    )
     from northstar_platform.demo.summary import print_summary
     from northstar_platform.resources.warehouse import DuckDBWarehouse
 

@@ -54,7 +54,8 @@ def gate_mismatches(report: RangeReport, manifest: dict) -> list[str]:
 def table_rows(session: WarehouseSession, asset_keys: list[list[str]]) -> dict[str, int]:
     """Row counts of every warehouse asset that exists."""
     counts = {}
-    for key in asset_keys:
+    order = {layer.value: n for n, layer in enumerate(WAREHOUSE_LAYERS)}
+    for key in sorted(asset_keys, key=lambda k: (order.get(k[0], 99), k)):
         if len(key) == 2 and key[0] in {layer.value for layer in WAREHOUSE_LAYERS}:
             if session.table_exists(key[0], key[1]):
                 row = session.fetchone(f"select count(*) from {quote(key[0])}.{quote(key[1])}")  # noqa: S608
@@ -78,8 +79,10 @@ def print_summary(
     console.print(rows)
 
     checks = RichTable(title="Asset checks (per partition)")
-    for column in ("asset", "check", "passed", "failed"):
-        checks.add_column(column, justify="right" if column in ("passed", "failed") else "left")
+    checks.add_column("asset")
+    checks.add_column("check", overflow="fold")
+    checks.add_column("passed", justify="right")
+    checks.add_column("failed", justify="right")
     tally: Counter[tuple[str, str, bool]] = Counter(
         (c.asset, c.check, c.passed) for c in report.checks
     )

@@ -1,0 +1,150 @@
+"""`northstar demo` end to end at a small scale: what it publishes equals the ground truth.
+
+Expectations come from the generator's manifest and from SQL over the source PostgreSQL
+written here, never from the platform's own code.
+"""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+ARGS = ["demo", "--start", "2026-11-01", "--days", "3", "--scale", "0.3", "--seed", "11"]
+RULES = {
+    "amount_cents_non_negative": "amount_cents < 0",
+    "currency_known": "currency not in ('USD', 'EUR', 'GBP', 'CAD')",
+    "status_known": "status not in ('pending','paid','shipped','delivered','cancelled','refunded')",
+    "customer_id_present": "customer_id is null",
+}
+
+
+def valid(alias: str = "") -> str:
+    """The staging rules as a PostgreSQL predicate (optionally on a table alias)."""
+    a = f"{alias}." if alias else ""
+    return (
+        f"{a}customer_id is not null and {a}amount_cents >= 0 "
+        f"and {a}currency in ('USD', 'EUR', 'GBP', 'CAD') "
+        f"and {a}status in ('pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded')"
+    )
+
+
+# The 60-second rule of the manifest, written independently in PostgreSQL.
+DUPLICATES = f"""
+    select later.order_id from orders later join orders earlier
+      on earlier.customer_id = later.customer_id and earlier.currency = later.currency
+     and earlier.amount_cents = later.amount_cents
+     and (earlier.created_at, earlier.order_id) < (later.created_at, later.order_id)
+     and later.created_at <= earlier.created_at + interval '60 seconds'
+     and {valid("earlier")} and not earlier.is_deleted
+    where not later.is_deleted and {valid("later")}
+"""
+REVENUE = f"""
+    select created_at::date, currency, count(*), sum(amount_cents)::bigint from orders
+    where {valid()} and not is_deleted and status in ('paid', 'shipped', 'delivered')
+      and order_id not in ({DUPLICATES})
+    group by 1, 2 order by 1, 2
+"""
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, pg_dsn_base: str):
+    """Run the real command once for the module; yield (result, home, source dsn)."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    dsn = f"{pg_dsn_base}/ns_e2e_demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NORTHSTAR_", "DAGSTER_"))}
+    env.update(NORTHSTAR_HOME=str(home), NORTHSTAR_SOURCE_DSN=dsn)
+    northstar = Path(sys.executable).parent / "northstar"
+    result = subprocess.run(
+        [str(northstar), *ARGS], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+    yield result, home, dsn
+    admin = psycopg2.connect(f"{pg_dsn_base}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("drop database if exists ns_e2e_demo with (force)")
+    admin.close()
+
+
+def _pg(dsn: str, sql: str) -> list[tuple]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def _wh(home: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_demo_exits_zero_and_says_every_built_detector_matches(demo_run) -> None:
+    result, _, _ = demo_run
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "5/5 built detectors match the manifest" in result.stdout
+    assert "0 gate outcome(s) differ" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_quarantine_and_duplicates_equal_manifest_and_source(demo_run) -> None:
+    _, home, dsn = demo_run
+    defects = json.loads((home / "demo" / "manifest.json").read_text())["defects"]
+    held = dict(_wh(home, "select rule, count(*) from staging.quarantine_records group by rule"))
+    for rule, predicate in RULES.items():
+        in_source = _pg(dsn, f"select count(*) from orders where {predicate}")[0][0]
+        assert held[rule] == in_source == defects[f"quarantine:orders:{rule}"]["expected"]
+    found = _wh(
+        home,
+        "select order_id from audit.audit_order_mismatches where mismatch_type = 'DUPLICATE_ORDER'",
+    )
+    expected = _pg(dsn, DUPLICATES)
+    assert sorted(found) == sorted(expected)
+    assert len(found) == defects["audit_order_mismatches:DUPLICATE_ORDER"]["expected"]
+
+
+def test_every_row_is_accounted_for_and_the_gate_blocks_its_day(demo_run) -> None:
+    _, home, dsn = demo_run
+    manifest = json.loads((home / "demo" / "manifest.json").read_text())
+    gate = manifest["checks"]["stg_orders.quarantine_rate_within_threshold"]
+    blocked = [day for day, outcome in gate.items() if outcome == "fail"]
+    assert blocked == ["2026-11-02"]
+    per_day = dict(_pg(dsn, "select updated_at::date::text, count(*) from orders group by 1"))
+    raw = dict(_wh(home, "select partition_key, count(*) from raw.raw_orders group by 1"))
+    staged = dict(_wh(home, "select partition_key, count(*) from staging.stg_orders group by 1"))
+    held = dict(
+        _wh(home, "select partition_key, count(*) from staging.quarantine_orders group by 1")
+    )
+    assert raw == per_day
+    assert {day: staged.get(day, 0) + held.get(day, 0) for day in raw} == raw
+    published = dict(
+        _wh(home, "select partition_key, count(*) from curated.orders_latest group by 1")
+    )
+    assert blocked[0] not in published
+    assert published == {day: staged[day] for day in staged if day not in blocked}
+
+
+def test_revenue_mart_equals_source_truth_and_differs_from_finance_where_planted(demo_run) -> None:
+    _, home, dsn = demo_run
+    mart = _wh(
+        home,
+        "select business_date, currency, orders, gross_revenue_cents from marts.fct_daily_revenue "
+        "order by 1, 2",
+    )
+    assert mart == _pg(dsn, REVENUE)
+    finance = {}
+    for path in sorted((home / "landing" / "finance").rglob("daily_revenue.csv")):
+        for row in csv.DictReader(io.StringIO(path.read_text())):
+            finance[(row["business_date"], row["currency"])] = int(row["gross_revenue_cents"])
+    ours = {(str(d), c): cents for d, c, _, cents in mart}
+    assert set(finance) == set(ours)
+    differing = [key for key in ours if ours[key] != finance[key]]
+    manifest = json.loads((home / "demo" / "manifest.json").read_text())
+    assert len(differing) == manifest["defects"]["audit_revenue_variance:VARIANCE"]["expected"]
