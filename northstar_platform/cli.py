@@ -170,6 +170,14 @@ def _demo(start: dt.datetime | None, days: int, scale: float, seed: int) -> bool
     return ok
 
 
+def preflight(defs: Any) -> None:
+    """Reach the source and the landing zone once before any run, so an unreachable server
+    is one clear line instead of one failed step per partition."""
+    resources = defs.resources
+    resources["source_db"].fetchall("select 1")
+    resources["landing"].get_zone().list("orders/")
+
+
 def _materialize(
     settings: Settings, keys: list[str], select: str | None, say: Callable[[str], None]
 ) -> Any:
@@ -180,6 +188,7 @@ def _materialize(
     from northstar_platform.runner import materialize_range
 
     defs = build_definitions(settings)
+    preflight(defs)
     selection = None
     if select:
         try:

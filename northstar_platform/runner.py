@@ -88,6 +88,9 @@ def _collect(result: dg.ExecuteInProcessResult, partition: str, report: RangeRep
                 error.cause.message if error and error.cause else (error.message if error else "")
             )
             first_line = cause.strip().splitlines()[0] if cause.strip() else "failed"
+            # "northstar_platform.errors.InputFileError: <message>" → "<message>"
+            if first_line.startswith("northstar_platform.errors."):
+                first_line = first_line.split(": ", 1)[-1]
             report.failures.append(f"{event.step_key} [{partition}]: {first_line}")
 
 
