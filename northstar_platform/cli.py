@@ -35,8 +35,6 @@ def prepare_environment(settings: Settings) -> None:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO_ROOT / "dagster.yaml", settings.dagster_home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    if settings.warehouse == "duckdb":
-        os.environ["NORTHSTAR_DUCKDB_PATH"] = str(settings.duckdb_path)
     from northstar_platform.defs.dbt_project import ensure_manifest
 
     ensure_manifest()

@@ -48,7 +48,8 @@ def northstar_dbt_models(
 ) -> Iterator[Any]:
     window = context.partition_time_window
     if isinstance(warehouse, DuckDBWarehouse):
-        # dbt runs as a separate process: it finds the same DuckDB file through this variable.
-        os.environ["NORTHSTAR_DUCKDB_PATH"] = warehouse.path
+        # dbt runs as a separate process: it finds the same DuckDB file through this variable
+        # (not a NORTHSTAR_* setting, so it cannot leak into a later `get_settings()`).
+        os.environ["DBT_DUCKDB_PATH"] = warehouse.path
     args = ["build", "--vars", dbt_vars(f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}")]
     yield from dbt.cli(args, context=context).stream()

@@ -37,14 +37,18 @@ def with_loader_columns(
     )
 
 
+LANDING_ORDER = ["ingested_ts", "source_file", "line_no"]
+"""The order records arrived in: file arrival time, then file name, then line."""
+
+
 def collapse_duplicates(frame: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int]:
-    """Keep the first landed copy (file, line) of each key; return the rows and how many went.
+    """Keep the earliest landed copy of each key; return the rows and how many went.
 
     Rows whose key has a null are never collapsed: they are not the same record as anything,
     and validation quarantines them.
     """
-    ordered = frame.sort(["source_file", "line_no"])
+    ordered = frame.sort(LANDING_ORDER)
     has_key = pl.all_horizontal([pl.col(k).is_not_null() for k in key])
     keyed = ordered.filter(has_key).unique(subset=key, keep="first", maintain_order=True)
-    kept = pl.concat([keyed, ordered.filter(~has_key)]).sort(["source_file", "line_no"])
+    kept = pl.concat([keyed, ordered.filter(~has_key)]).sort(LANDING_ORDER)
     return kept, frame.height - kept.height

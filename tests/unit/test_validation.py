@@ -88,18 +88,20 @@ def test_collapse_keeps_first_landed_copy_and_counts_the_rest():
         {
             "order_id": ["a", "a", "b", "a", None, None],
             "updated_at": [T, T, T, T + dt.timedelta(1), T, T],
+            "ingested_ts": [T, T + dt.timedelta(hours=1), T, T, T, T],
             "source_file": ["f2", "f1", "f1", "f1", "f1", "f1"],
             "line_no": [1, 1, 2, 3, 4, 5],
         }
     )
     kept, collapsed = collapse_duplicates(frame, ["order_id", "updated_at"])
     assert collapsed == 1
+    # f2 arrived an hour before f1 re-sent the same version: the earlier arrival is kept.
     assert kept.select("source_file", "line_no").rows() == [
-        ("f1", 1),
         ("f1", 2),
         ("f1", 3),
         ("f1", 4),
         ("f1", 5),
+        ("f2", 1),
     ]
 
 
