@@ -17,6 +17,10 @@ class SourceQueryError(NorthstarError):
     """A source query failed: a missing table or column, a timeout, a permission."""
 
 
+class SourceConnectionLostError(SourceUnavailableError):
+    """The source dropped the connection mid-statement: worth a retry."""
+
+
 class LandingZoneError(NorthstarError):
     """The landing zone (folder or bucket) cannot be read or written."""
 

@@ -5,6 +5,7 @@ fastest way out of PostgreSQL and keeps memory flat on the client.
 """
 
 import io
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -12,12 +13,21 @@ from urllib.parse import urlparse
 
 import dagster as dg
 import psycopg2
+import psycopg2.errors
 import psycopg2.pool
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from pydantic import PrivateAttr
 
-from northstar_platform.errors import SourceQueryError, SourceUnavailableError
+from northstar_platform.errors import (
+    SourceConnectionLostError,
+    SourceQueryError,
+    SourceUnavailableError,
+)
+from northstar_platform.lib.pg_types import SourceColumn
+
+RETRY_BASE_S = 1.0
+"""First back-off of a retried export; doubles on every further attempt."""
 
 START_HINT = (
     "start PostgreSQL (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) "
@@ -84,10 +94,12 @@ class SourceDatabaseResource(dg.ConfigurableResource):
             yield conn
             conn.commit()
         except Exception:
-            conn.rollback()
+            if not conn.closed:
+                conn.rollback()
             raise
         finally:
-            pool.putconn(conn)
+            # A connection the server dropped is discarded, not handed out again.
+            pool.putconn(conn, close=bool(conn.closed))
 
     def fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a parameterized query (`%s` placeholders)."""
@@ -95,7 +107,38 @@ class SourceDatabaseResource(dg.ConfigurableResource):
             cur.execute(query, params)
             return cur.fetchall()
 
-    def copy_to_arrow(self, query: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
+    def columns(self, schema: str, table: str) -> list[SourceColumn]:
+        """The columns of `schema.table` in order; a missing table raises naming it."""
+        rows = self.fetchall(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = %s and table_name = %s order by ordinal_position",
+            (schema, table),
+        )
+        if not rows:
+            raise SourceQueryError(
+                f"source table {schema}.{table} does not exist in {describe_dsn(self.dsn)} "
+                "(or this user cannot see it); fix the sync configuration or the DSN"
+            )
+        return [SourceColumn(name=str(n), data_type=str(t)) for n, t in rows]
+
+    def copy_to_arrow(
+        self, query: str, params: Sequence[Any], schema: pa.Schema, attempts: int = 3
+    ) -> pa.Table:
+        """`_copy_to_arrow`, retried with exponential backoff when the connection drops.
+
+        Only connection-level failures are retried (a dropped server, a network blip); a
+        query error (missing column, permission) fails at once.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._copy_to_arrow(query, params, schema)
+            except SourceConnectionLostError:
+                if attempt == attempts:
+                    raise
+                time.sleep(RETRY_BASE_S * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def _copy_to_arrow(self, query: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
         """Stream `query` out with COPY ... TO STDOUT (CSV) and parse it with `schema`.
 
         Parameters are bound by psycopg2 (`mogrify`), never formatted into the SQL by hand.
@@ -107,6 +150,17 @@ class SourceDatabaseResource(dg.ConfigurableResource):
             with self.connection() as conn, conn.cursor() as cur:
                 bound = cur.mogrify(query, params).decode()
                 cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+        except psycopg2.errors.QueryCanceled:
+            raise SourceQueryError(
+                f"export from source PostgreSQL {describe_dsn(self.dsn)} exceeded "
+                f"statement_timeout ({self.statement_timeout_s} s); raise "
+                "NORTHSTAR_SOURCE_STATEMENT_TIMEOUT_S or export smaller batches"
+            ) from None
+        except psycopg2.OperationalError as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection lost"
+            raise SourceConnectionLostError(
+                f"connection to source PostgreSQL {describe_dsn(self.dsn)} was lost: {detail}"
+            ) from None
         except psycopg2.Error as exc:
             detail = (exc.pgerror or str(exc)).strip().splitlines()[0]
             raise SourceQueryError(
