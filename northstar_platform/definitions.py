@@ -15,17 +15,28 @@ from northstar_platform.defs.orders.schedules import (
     materialize_orders_job_schedule,
 )
 from northstar_platform.defs.resources import build_resources
+from northstar_platform.defs.sync.assets import build_sync_assets
+from northstar_platform.defs.sync.checks import build_sync_checks
+from northstar_platform.defs.sync.schedules import sync_postgres_job, sync_postgres_job_schedule
+from northstar_platform.lib.sync_config import load_sync_tables
 from northstar_platform.settings import Settings, get_settings
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Every asset, check, job, schedule and resource of the platform."""
     settings = settings or get_settings()
+    synced = load_sync_tables(settings.sync_config)
     platform = dg.Definitions(
-        assets=[landing_orders, raw_orders, stg_orders, northstar_dbt_models],
-        asset_checks=ORDERS_CHECKS,
-        jobs=[materialize_orders_job],
-        schedules=[materialize_orders_job_schedule],
+        assets=[
+            landing_orders,
+            raw_orders,
+            stg_orders,
+            northstar_dbt_models,
+            *(a for table in synced for a in build_sync_assets(table)),
+        ],
+        asset_checks=[*ORDERS_CHECKS, *(c for table in synced for c in build_sync_checks(table))],
+        jobs=[materialize_orders_job, sync_postgres_job],
+        schedules=[materialize_orders_job_schedule, sync_postgres_job_schedule],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

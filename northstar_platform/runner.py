@@ -106,8 +106,23 @@ def materialize_range(
     graph = defs.resolve_asset_graph()
     selected = set(selection) if selection is not None else set(graph.get_all_asset_keys())
     ranged = {k for k in selected if _is_single_run(graph, k)}
-    per_day = sorted(selected - ranged)
+    unpartitioned = {k for k in selected if graph.get(k).partitions_def is None}
+    per_day = sorted(selected - ranged - unpartitioned)
     report = RangeReport()
+    if unpartitioned:
+        started = time.monotonic()
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=sorted(unpartitioned),
+            raise_on_error=False,
+            run_config=CONSOLE_QUIET,
+            tags={"northstar/trigger": "northstar materialize"},
+        )
+        _collect(result, "-", report)
+        took = time.monotonic() - started
+        progress(
+            f"unpartitioned (PostgreSQL sync)  {'ok' if result.success else 'FAILED'}  {took:.1f}s"
+        )
     passed = list(keys)
     if per_day:
         passed = []

@@ -44,6 +44,8 @@ KNOWN_VARIABLES = {
     "NORTHSTAR_S3_ENDPOINT_URL": "an S3-compatible endpoint (tests: moto)",
     "NORTHSTAR_DBT_TARGET": "dbt target; defaults to NORTHSTAR_WAREHOUSE",
     "NORTHSTAR_QUARANTINE_MAX_RATE": "share of a partition's rows that may be quarantined (0.05)",
+    "NORTHSTAR_SYNC_CONFIG": "JSON file of the synced PostgreSQL tables (default: the repo's)",
+    "NORTHSTAR_SYNC_DRIFT_SLA_HOURS": "allowed source-vs-FINAL watermark drift in hours (2)",
     **SNOWFLAKE_VARIABLES,
 }
 
@@ -84,6 +86,8 @@ class Settings:
     dagster_home: Path
     dbt_target: str
     quarantine_max_rate: float
+    sync_config: Path | None
+    sync_drift_sla_hours: float
     snowflake: SnowflakeSettings | None
 
     @property
@@ -116,6 +120,29 @@ def _rate(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 <= value <= 1:
         raise SettingsError(f"{name}={raw!r} must be a share between 0 and 1, e.g. {default}")
     return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number; expected e.g. {default}") from None
+    if not 0 < value < float("inf"):
+        raise SettingsError(f"{name}={raw!r} must be a positive number, e.g. {default}")
+    return value
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    path = Path(raw).expanduser().resolve()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file")
+    return path
 
 
 def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
@@ -211,5 +238,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         dagster_home=_path(env, "DAGSTER_HOME", home / "dagster"),
         dbt_target=dbt_target,
         quarantine_max_rate=_rate(env, "NORTHSTAR_QUARANTINE_MAX_RATE", 0.05),
+        sync_config=_existing_file(env, "NORTHSTAR_SYNC_CONFIG"),
+        sync_drift_sla_hours=_positive_float(env, "NORTHSTAR_SYNC_DRIFT_SLA_HOURS", 2.0),
         snowflake=_snowflake(env) if warehouse == "snowflake" else None,
     )
