@@ -44,7 +44,7 @@ def _say(started: float) -> Callable[[str], None]:
     return lambda line: console.print(f"[dim]{time.monotonic() - started:6.1f}s[/dim]  {line}")
 
 
-def _run(fn: Callable[..., Any], debug: bool, *args: Any, **kwargs: Any) -> Any:
+def run_safely(fn: Callable[..., Any], debug: bool, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except NorthstarError as exc:
@@ -114,7 +114,7 @@ def _generate(settings: Settings, config: Any, say: Callable[[str], None]) -> di
 def demo(ctx: click.Context, start: dt.datetime | None, days: int, scale: float, seed: int) -> None:
     """Generate demo data, materialize every asset for every demo day, and summarize."""
     if ctx.invoked_subcommand is None:
-        ok = _run(_demo, ctx.obj["debug"], start, days, scale, seed)
+        ok = run_safely(_demo, ctx.obj["debug"], start, days, scale, seed)
         sys.exit(0 if ok else 1)
 
 
@@ -134,7 +134,7 @@ def demo_generate(
             f"({len(manifest['defects'])} defect classes)"
         )
 
-    _run(go, ctx.obj["debug"])
+    run_safely(go, ctx.obj["debug"])
 
 
 def _demo(start: dt.datetime | None, days: int, scale: float, seed: int) -> bool:
@@ -240,7 +240,7 @@ def materialize(
             console.print(f"[red]check failed:[/red] {where} {check.metadata}")
         return 1 if report.failures or report.failed_checks else 0
 
-    sys.exit(_run(go, ctx.obj["debug"]))
+    sys.exit(run_safely(go, ctx.obj["debug"]))
 
 
 @main.command()
@@ -260,4 +260,13 @@ def dev(ctx: click.Context, port: int) -> None:
             [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)],
         )
 
-    _run(go, ctx.obj["debug"])
+    run_safely(go, ctx.obj["debug"])
+
+
+def _register_subcommands() -> None:
+    from northstar_platform.sync_commands import sync
+
+    main.add_command(sync)
+
+
+_register_subcommands()

@@ -65,7 +65,7 @@ def contiguous(keys: list[str]) -> list[tuple[str, str]]:
     return ranges
 
 
-def _collect(result: dg.ExecuteInProcessResult, partition: str, report: RangeReport) -> None:
+def collect_events(result: dg.ExecuteInProcessResult, partition: str, report: RangeReport) -> None:
     for event in result.all_events:
         if event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key:
             name = event.asset_key.to_user_string()
@@ -118,7 +118,7 @@ def materialize_range(
             run_config=CONSOLE_QUIET,
             tags={"northstar/trigger": "northstar materialize"},
         )
-        _collect(result, "-", report)
+        collect_events(result, "-", report)
         took = time.monotonic() - started
         progress(
             f"unpartitioned (PostgreSQL sync)  {'ok' if result.success else 'FAILED'}  {took:.1f}s"
@@ -136,7 +136,7 @@ def materialize_range(
                 run_config=CONSOLE_QUIET,
                 tags={"northstar/trigger": "northstar materialize"},
             )
-            _collect(result, key, report)
+            collect_events(result, key, report)
             ok = result.success
             (passed.append(key) if ok else report.blocked.append(key))
             took = time.monotonic() - started
@@ -154,7 +154,7 @@ def materialize_range(
                 "northstar/trigger": "northstar materialize",
             },
         )
-        _collect(result, f"{first}..{last}", report)
+        collect_events(result, f"{first}..{last}", report)
         took = time.monotonic() - started
         progress(
             f"{first}..{last}  dbt models  {'ok' if result.success else 'FAILED'}  {took:.1f}s"
