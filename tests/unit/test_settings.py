@@ -280,6 +280,11 @@ INVALID = [
     ("NORTHSTAR_QUARANTINE_MAX_RATE", "5%"),
     ("NORTHSTAR_QUARANTINE_MAX_RATE", "nan"),
     ("NORTHSTAR_QUARANTINE_MAX_RATE", "inf"),
+    ("NORTHSTAR_SYNC_CONFIG", "/no/such/sync_tables.json"),
+    ("NORTHSTAR_SYNC_DRIFT_SLA_HOURS", "two"),
+    ("NORTHSTAR_SYNC_DRIFT_SLA_HOURS", "0"),
+    ("NORTHSTAR_SYNC_DRIFT_SLA_HOURS", "-1"),
+    ("NORTHSTAR_SYNC_DRIFT_SLA_HOURS", "inf"),
 ]
 
 
@@ -342,3 +347,16 @@ def test_snowflake_invalid_emulator_overrides(name, value):
     message = _error(SNOWFLAKE_ENV | {name: value})
     assert name in message
     assert SNOWFLAKE_PASSWORD not in message
+
+
+def test_sync_settings_default_and_override(tmp_path):
+    defaults = get_settings({"NORTHSTAR_HOME": str(tmp_path)})
+    assert defaults.sync_config is None  # the repo's sync_tables.json
+    assert defaults.sync_drift_sla_hours == 2.0
+    config = tmp_path / "tables.json"
+    config.write_text('{"tables": []}')
+    custom = get_settings(
+        {"NORTHSTAR_SYNC_CONFIG": str(config), "NORTHSTAR_SYNC_DRIFT_SLA_HOURS": "0.5"}
+    )
+    assert custom.sync_config == config
+    assert custom.sync_drift_sla_hours == 0.5
