@@ -27,6 +27,17 @@ EXPECTED_EDGES = {
     ("audit/audit_order_mismatches", "curated/orders_latest"),
     ("marts/fct_daily_revenue", "audit/audit_order_mismatches"),
     ("marts/fct_daily_revenue", "curated/orders_latest"),
+    # The PostgreSQL sync of each table in northstar_platform/sync_tables.json.
+    *(
+        edge
+        for table in ("customers", "core_preferences")
+        for edge in (
+            (f"landing/{table}", ""),
+            (f"raw/raw_{table}", f"landing/{table}"),
+            (f"curated/{table}_latest", f"raw/raw_{table}"),
+            (f"staging/quarantine_{table}", f"raw/raw_{table}"),
+        )
+    ),
 }
 
 
