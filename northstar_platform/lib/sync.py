@@ -250,7 +250,8 @@ LOADER_NAMES = {c.name for c in LOADER_COLUMNS}
 @dataclass(frozen=True)
 class MergeResult:
     """The accounting of one merge: rows_in = dead_lettered + superseded + inserted +
-    updated + unchanged."""
+    updated + unchanged. Superseded: older copies of a key in the batch, copies of rows
+    already dead-lettered, and rows of files a pending full export replaces."""
 
     files: int
     rows_in: int
@@ -312,6 +313,18 @@ def merge_pending(
         record_ref=table.primary_keys[0],
         business_columns=names,
         run_id=run_id,
+    )
+    # `>=` exports the watermark instant again, and a dead-lettered newest row can set the
+    # watermark: a row already dead-lettered with the same content (an earlier export, or
+    # another pending file) is a copy, counted as superseded, not a new dead letter.
+    known = session.fetchall(
+        f"select distinct payload from {dead.qualified} where source = ?",  # noqa: S608
+        (table.name,),
+    )
+    letters = (
+        letters.filter(~pl.col("payload").is_in([str(p) for (p,) in known]))
+        .sort(["quarantined_at", "source_file", "line_no"])
+        .filter(pl.col("source_file") == pl.col("source_file").first().over("payload"))
     )
     with session.transaction():
         before = _count(session, final)
