@@ -283,12 +283,18 @@ def merge_pending(
     _ensure_columns(session, final)
     pending_sql = pending_rows_sql(table, staging)
     per_file = session.fetchall(
-        f"select source_file, count(*) from ({pending_sql}) as p group by 1 order by 1",  # noqa: S608
+        f"select source_file, count(*), max(ingested_ts) from ({pending_sql}) as p "  # noqa: S608
+        "group by 1 order by 1",
         (table.name,),
     )
-    files = [str(f) for f, _ in per_file]
-    rows_in = sum(int(n) for _, n in per_file)
-    full = any(f.endswith("-full.parquet") for f in files)
+    files = [str(f) for f, _, _ in per_file]
+    rows_in = sum(int(n) for _, n, _ in per_file)
+    full_exports = [arrived for f, _, arrived in per_file if str(f).endswith("-full.parquet")]
+    full = bool(full_exports)
+    # A full export holds the whole table as of its run. Pending files that arrived before it
+    # (a run killed before its merge) hold nothing newer, but may hold rows deleted since,
+    # which the reload must not bring back: they are absorbed, their rows superseded.
+    stale = [str(f) for f, _, arrived in per_file if full and arrived < max(full_exports)]
     no_key = " or ".join(f"{quote(k)} is null" for k in table.primary_keys)
     bad = pl.from_arrow(
         session.fetch_arrow(
@@ -298,6 +304,7 @@ def merge_pending(
         )
     )
     assert isinstance(bad, pl.DataFrame)
+    bad = bad.filter(~pl.col("source_file").is_in(stale))
     key_missing = pl.any_horizontal([pl.col(k).is_null() for k in table.primary_keys])
     letters = quarantine_rows(
         bad.with_columns(
@@ -326,7 +333,10 @@ def merge_pending(
         .sort(["quarantined_at", "source_file", "line_no"])
         .filter(pl.col("source_file") == pl.col("source_file").first().over("payload"))
     )
+    merged_at = _utc_naive(now)
     with session.transaction():
+        # First, so the batch (pending files only) leaves the stale files out.
+        session.insert_arrow(SYNC_MERGES, _merged_files(table, stale, run_id, merged_at))
         before = _count(session, final)
         if full:
             session.execute(f"delete from {final.qualified}")  # noqa: S608
@@ -335,18 +345,8 @@ def merge_pending(
         ) or (0, 0, 0)
         session.execute(merge_sql(table, staging, final, names), (table.name, run_id, run_id))
         session.insert_arrow(dead, letters.to_arrow())
-        merged_at = _utc_naive(now)
-        session.insert_arrow(
-            SYNC_MERGES,
-            pa.table(
-                {
-                    "table_name": [table.name] * len(files),
-                    "source_file": files,
-                    "run_id": [run_id] * len(files),
-                    "merged_at": pa.array([merged_at] * len(files), pa.timestamp("us")),
-                }
-            ),
-        )
+        applied = [f for f in files if f not in stale]
+        session.insert_arrow(SYNC_MERGES, _merged_files(table, applied, run_id, merged_at))
         result = MergeResult(
             files=len(files),
             rows_in=rows_in,
@@ -361,6 +361,19 @@ def merge_pending(
         )
         session.insert_arrow(SYNC_RUNS, _run_row(table, run_id, result, merged_at))
     return result
+
+
+def _merged_files(
+    table: SyncTable, files: list[str], run_id: str, merged_at: dt.datetime
+) -> pa.Table:
+    return pa.table(
+        {
+            "table_name": [table.name] * len(files),
+            "source_file": pa.array(files, pa.string()),
+            "run_id": [run_id] * len(files),
+            "merged_at": pa.array([merged_at] * len(files), pa.timestamp("us")),
+        }
+    )
 
 
 def _count(session: WarehouseSession, table: Table) -> int:
