@@ -207,10 +207,11 @@ class Platform:
         unless NORTHSTAR_LANDING_URL is set)."""
         self.home = home
         self.monkeypatch.setenv("NORTHSTAR_HOME", str(home))
-        # Set explicitly: the dbt asset exports this variable into the process environment,
-        # so a value left by an earlier run would otherwise win over NORTHSTAR_HOME.
-        self.monkeypatch.setenv("NORTHSTAR_DUCKDB_PATH", str(home / "warehouse.duckdb"))
         self.monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+        # This module's source holds only `orders`: no PostgreSQL table is synced by watermark.
+        no_sync = home.parent / "no_synced_tables.json"
+        no_sync.write_text('{"tables": []}')
+        self.monkeypatch.setenv("NORTHSTAR_SYNC_CONFIG", str(no_sync))
 
     def run(self, keys: list[str], selection: str = "all") -> Any:
         """`materialize_range` over `keys` with definitions built from the current settings.
