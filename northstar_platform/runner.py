@@ -94,6 +94,33 @@ def collect_events(result: dg.ExecuteInProcessResult, partition: str, report: Ra
             report.failures.append(f"{event.step_key} [{partition}]: {first_line}")
 
 
+def _execute(
+    job: Any,
+    instance: dg.DagsterInstance,
+    selection: list[dg.AssetKey],
+    label: str,
+    what: str,
+    report: RangeReport,
+    progress: Callable[[str], None],
+    partition_key: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> bool:
+    """One in-process run; its events go into `report`; True when it succeeded."""
+    started = time.monotonic()
+    result = job.execute_in_process(
+        partition_key=partition_key,
+        instance=instance,
+        asset_selection=selection,
+        raise_on_error=False,
+        run_config=CONSOLE_QUIET,
+        tags={"northstar/trigger": "northstar materialize", **(tags or {})},
+    )
+    collect_events(result, label, report)
+    state = "ok" if result.success else "FAILED"
+    progress(f"{label}  {what}  {state}  {time.monotonic() - started:.1f}s")
+    return result.success
+
+
 def materialize_range(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -101,64 +128,36 @@ def materialize_range(
     selection: Iterable[dg.AssetKey] | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> RangeReport:
-    """Materialize `selection` (default: every asset) for each daily partition in `keys`."""
+    """Materialize `selection` (default: every asset) for each daily partition in `keys`.
+
+    Unpartitioned assets (the watermark sync) run once first; then per-day assets one run per
+    day; then single-run assets once per contiguous range of days whose runs succeeded.
+    """
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
     selected = set(selection) if selection is not None else set(graph.get_all_asset_keys())
-    ranged = {k for k in selected if _is_single_run(graph, k)}
-    unpartitioned = {k for k in selected if graph.get(k).partitions_def is None}
-    per_day = sorted(selected - ranged - unpartitioned)
+    ranged = sorted(k for k in selected if _is_single_run(graph, k))
+    unpartitioned = sorted(k for k in selected if graph.get(k).partitions_def is None)
+    per_day = sorted(selected - set(ranged) - set(unpartitioned))
     report = RangeReport()
     if unpartitioned:
-        started = time.monotonic()
-        result = job.execute_in_process(
-            instance=instance,
-            asset_selection=sorted(unpartitioned),
-            raise_on_error=False,
-            run_config=CONSOLE_QUIET,
-            tags={"northstar/trigger": "northstar materialize"},
-        )
-        collect_events(result, "-", report)
-        took = time.monotonic() - started
-        progress(
-            f"unpartitioned (PostgreSQL sync)  {'ok' if result.success else 'FAILED'}  {took:.1f}s"
-        )
+        _execute(job, instance, unpartitioned, "-", "PostgreSQL sync", report, progress)
     passed = list(keys)
     if per_day:
         passed = []
         for key in keys:
-            started = time.monotonic()
-            result = job.execute_in_process(
-                partition_key=key,
-                instance=instance,
-                asset_selection=per_day,
-                raise_on_error=False,
-                run_config=CONSOLE_QUIET,
-                tags={"northstar/trigger": "northstar materialize"},
-            )
-            collect_events(result, key, report)
-            ok = result.success
-            (passed.append(key) if ok else report.blocked.append(key))
-            took = time.monotonic() - started
-            progress(f"{key}  ingest + stage  {'ok' if ok else 'BLOCKED'}  {took:.1f}s")
+            ok = _execute(job, instance, per_day, key, "ingest + stage", report, progress, key)
+            if ok:
+                passed.append(key)
+            else:
+                report.blocked.append(key)
     for first, last in contiguous(passed) if ranged else []:
-        started = time.monotonic()
-        result = job.execute_in_process(
-            instance=instance,
-            asset_selection=sorted(ranged),
-            raise_on_error=False,
-            run_config=CONSOLE_QUIET,
-            tags={
-                "dagster/asset_partition_range_start": first,
-                "dagster/asset_partition_range_end": last,
-                "northstar/trigger": "northstar materialize",
-            },
-        )
-        collect_events(result, f"{first}..{last}", report)
-        took = time.monotonic() - started
-        progress(
-            f"{first}..{last}  dbt models  {'ok' if result.success else 'FAILED'}  {took:.1f}s"
-        )
+        window = {
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        }
+        label = f"{first}..{last}"
+        _execute(job, instance, ranged, label, "dbt models", report, progress, tags=window)
     return report
 
 
