@@ -13,7 +13,14 @@ from asset_checks.duplicates import build_no_duplicates_check
 from asset_checks.rates import build_max_rate_check
 from asset_checks.schema import build_schema_check
 from northstar_platform.defs.partitions import daily_partitions
-from northstar_platform.layers import QUARANTINE_ORDERS, RAW_ORDERS, STG_ORDERS
+from northstar_platform.layers import (
+    QUARANTINE_ORDERS,
+    QUARANTINE_STRIPE,
+    RAW_ORDERS,
+    RAW_STRIPE_EVENTS,
+    STG_ORDERS,
+    STG_STRIPE_EVENTS,
+)
 
 __all__ = [
     "build_conservation_check",
@@ -28,13 +35,28 @@ def build_defs() -> dg.Definitions:
     """Schema and duplicate checks of every table Python writes, from its contract."""
     checks = [
         build_schema_check(table, partitions_def=daily_partitions)
-        for table in (RAW_ORDERS, STG_ORDERS, QUARANTINE_ORDERS)
+        for table in (
+            RAW_ORDERS,
+            STG_ORDERS,
+            QUARANTINE_ORDERS,
+            RAW_STRIPE_EVENTS,
+            STG_STRIPE_EVENTS,
+            QUARANTINE_STRIPE,
+        )
     ]
     checks.append(
         build_no_duplicates_check(
             STG_ORDERS,
             keys=["order_id", "updated_at"],
             name="no_duplicate_order_version",
+            partitions_def=daily_partitions,
+        )
+    )
+    checks.append(
+        build_no_duplicates_check(
+            STG_STRIPE_EVENTS,
+            keys=["event_id"],
+            name="no_duplicate_event_id",
             partitions_def=daily_partitions,
         )
     )

@@ -5,10 +5,8 @@ shows the traceback instead. Heavy imports (Dagster definitions, dbt) happen ins
 after the settings are validated and the dbt manifest is prepared.
 """
 
-import contextlib
 import datetime as dt
 import os
-import shutil
 import sys
 import time
 import warnings
@@ -19,25 +17,13 @@ from typing import Any
 import click
 from rich.console import Console
 
+from northstar_platform import launch
 from northstar_platform.errors import NorthstarError
-from northstar_platform.settings import REPO_ROOT, Settings, get_settings
+from northstar_platform.settings import REPO_ROOT, get_settings
 
 console = Console(
     highlight=False, soft_wrap=True, file=sys.stdout, width=None if sys.stdout.isatty() else 120
 )
-
-
-def prepare_environment(settings: Settings) -> None:
-    """Export an absolute DAGSTER_HOME holding the repo's dagster.yaml, and parse dbt once.
-
-    `dagster dev` and `northstar` then share one instance, and `@dbt_assets` finds its manifest.
-    """
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO_ROOT / "dagster.yaml", settings.dagster_home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    from northstar_platform.defs.dbt_project import ensure_manifest
-
-    ensure_manifest()
 
 
 def _say(started: float) -> Callable[[str], None]:
@@ -96,16 +82,11 @@ def _config(start: dt.datetime | None, days: int, scale: float, seed: int) -> An
     return DemoConfig(start=first, days=days, scale=scale, seed=seed)
 
 
-def _generate(settings: Settings, config: Any, say: Callable[[str], None]) -> dict:
-    from northstar_platform.demo.generator import generate
-    from northstar_platform.resources.landing import LandingResource
+def _demo(start: dt.datetime | None, days: int, scale: float, seed: int) -> bool:
+    from northstar_platform.demo.run import run_demo
 
-    zone = LandingResource(
-        url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
-    ).get_zone()
-    c = config
-    say(f"generating {c.days} days from {c.start} (scale {c.scale}, seed {c.seed})")
-    return generate(config, settings.source_dsn, zone, settings.home, progress=say)
+    settings = get_settings()
+    return run_demo(settings, _config(start, days, scale, seed), _say(time.monotonic()), console)
 
 
 @main.group(invoke_without_command=True)
@@ -128,85 +109,22 @@ def demo_generate(
 
     def go() -> None:
         settings = get_settings()
-        manifest = _generate(settings, _config(start, days, scale, seed), _say(time.monotonic()))
+        from northstar_platform.demo.generator import generate
+        from northstar_platform.resources.landing import LandingResource
+
+        zone = LandingResource(
+            url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
+        ).get_zone()
+        config = _config(start, days, scale, seed)
+        manifest = generate(
+            config, settings.source_dsn, zone, settings.home, progress=_say(time.monotonic())
+        )
         console.print(
             f"manifest: {settings.home / 'demo' / 'manifest.json'} "
             f"({len(manifest['defects'])} defect classes)"
         )
 
     run_safely(go, ctx.obj["debug"])
-
-
-def _demo(start: dt.datetime | None, days: int, scale: float, seed: int) -> bool:
-    settings = get_settings()
-    if settings.warehouse != "duckdb":
-        raise NorthstarError("the demo runs on the embedded warehouse: unset NORTHSTAR_WAREHOUSE")
-    say = _say(time.monotonic())
-    config = _config(start, days, scale, seed)
-    prepare_environment(settings)
-    settings.duckdb_path.unlink(missing_ok=True)  # the demo owns its embedded warehouse
-    manifest = _generate(settings, config, say)
-    report, defs = _materialize(settings, manifest["partitions"], None, say)
-    from northstar_platform.demo.generator import land_late_files
-    from northstar_platform.resources.landing import LandingResource
-
-    zone = LandingResource(
-        url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
-    ).get_zone()
-    late = land_late_files(zone, settings.home)
-    say(
-        f"late wave: {len(late)} files landed after the first pass "
-        "(read by the landing-zone sensors once the stripe/wms ingestion exists)"
-    )
-    from northstar_platform.demo.summary import print_summary
-    from northstar_platform.resources.warehouse import DuckDBWarehouse
-
-    keys = [k.path for k in defs.resolve_asset_graph().get_all_asset_keys()]
-    with DuckDBWarehouse(path=str(settings.duckdb_path)).connect(read_only=True) as session:
-        ok = print_summary(console, session, report, manifest, keys)
-    say("done; browse the lineage with `northstar dev` (Dagster UI on http://127.0.0.1:3000)")
-    return ok
-
-
-def preflight(defs: Any) -> None:
-    """Reach the source and the landing zone once before any run, so an unreachable server
-    is one clear line instead of one failed step per partition."""
-    resources = defs.resources
-    resources["source_db"].fetchall("select 1")
-    resources["landing"].get_zone().list("orders/")
-
-
-def _materialize(
-    settings: Settings, keys: list[str], select: str | None, say: Callable[[str], None]
-) -> Any:
-    prepare_environment(settings)
-    import dagster as dg
-
-    from northstar_platform.definitions import build_definitions
-    from northstar_platform.runner import materialize_range
-
-    defs = build_definitions(settings)
-    preflight(defs)
-    selection = None
-    if select:
-        try:
-            selection = dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph())
-        except Exception as exc:  # the selection grammar raises several types
-            raise NorthstarError(
-                f"--select {select!r} is not a valid asset selection: {exc}"
-            ) from None
-    say(f"materializing {keys[0]} .. {keys[-1]} ({len(keys)} daily partitions)")
-    # dbt echoes its own log to stdout; keep it in a file so progress stays readable.
-    log_path = settings.home / "logs" / f"materialize-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        log_path.open("w") as log,
-        contextlib.redirect_stdout(log),
-        dg.DagsterInstance.get() as instance,
-    ):
-        report = materialize_range(defs, instance, keys, selection, progress=say)
-    say(f"dbt and step logs: {log_path}")
-    return report, defs
 
 
 @main.command()
@@ -232,7 +150,7 @@ def materialize(
             keys = days(start.date(), end.date())
         except ValueError as exc:
             raise NorthstarError(str(exc)) from None
-        report, _ = _materialize(settings, keys, select, _say(time.monotonic()))
+        report, _ = launch.materialize(settings, keys, select, _say(time.monotonic()))
         for line in report.failures:
             console.print(f"[red]failed:[/red] {line}")
         for check in report.failed_checks:
@@ -250,7 +168,7 @@ def dev(ctx: click.Context, port: int) -> None:
     """Serve the Dagster UI (lineage, partitions, checks, runs) on the shared instance."""
 
     def go() -> None:
-        prepare_environment(get_settings())
+        launch.prepare_environment(get_settings())
         bin_dir = Path(sys.executable).parent
         dagster = bin_dir / "dagster"
         # dagster-dbt's dev-mode preparation looks for `dbt` on PATH: make it the venv's.

@@ -14,6 +14,9 @@ from northstar_platform.defs.orders.schedules import (
     materialize_orders_job,
     materialize_orders_job_schedule,
 )
+from northstar_platform.defs.payments.assets import raw_stripe_events, stg_stripe_events
+from northstar_platform.defs.payments.checks import STRIPE_CHECKS
+from northstar_platform.defs.payments.sensors import ingest_stripe_job, stripe_files_sensor
 from northstar_platform.defs.resources import build_resources
 from northstar_platform.defs.sync.assets import build_sync_assets
 from northstar_platform.defs.sync.checks import build_sync_checks
@@ -31,11 +34,18 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             landing_orders,
             raw_orders,
             stg_orders,
+            raw_stripe_events,
+            stg_stripe_events,
             northstar_dbt_models,
             *(a for table in synced for a in build_sync_assets(table)),
         ],
-        asset_checks=[*ORDERS_CHECKS, *(c for table in synced for c in build_sync_checks(table))],
-        jobs=[materialize_orders_job, sync_postgres_job],
+        asset_checks=[
+            *ORDERS_CHECKS,
+            *STRIPE_CHECKS,
+            *(c for table in synced for c in build_sync_checks(table)),
+        ],
+        jobs=[materialize_orders_job, sync_postgres_job, ingest_stripe_job],
+        sensors=[stripe_files_sensor],
         schedules=[materialize_orders_job_schedule, sync_postgres_job_schedule],
         resources=build_resources(settings),
         executor=dg.in_process_executor,

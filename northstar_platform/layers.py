@@ -112,5 +112,28 @@ QUARANTINE_COLUMNS = (
 """DESIGN §4 `quarantine_records`: one table per source, one view over all of them."""
 
 QUARANTINE_ORDERS = Table(Layer.STAGING, "quarantine_orders", QUARANTINE_COLUMNS)
-QUARANTINE_TABLES = (QUARANTINE_ORDERS,)
+
+RAW_STRIPE_EVENTS = Table(
+    Layer.RAW,
+    "raw_stripe_events",
+    (Column("record", "VARCHAR"), Column("utf8_valid", "BOOLEAN", nullable=False), *LOADER_COLUMNS),
+)
+"""One row per delivered line, the line's text exactly as it arrived."""
+
+STRIPE_EVENT_COLUMNS = (
+    Column("event_id", "VARCHAR", nullable=False),
+    Column("event_type", "VARCHAR", nullable=False),
+    Column("created_at", "TIMESTAMP", nullable=False),
+    Column("object_id", "VARCHAR"),
+    Column("amount", "BIGINT", nullable=False),
+    Column("currency", "VARCHAR", nullable=False),
+    Column("status", "VARCHAR"),
+    Column("order_id", "VARCHAR", nullable=False),
+    Column("copies", "BIGINT", nullable=False),
+)
+STG_STRIPE_EVENTS = Table(Layer.STAGING, "stg_stripe_events", STRIPE_EVENT_COLUMNS + LOADER_COLUMNS)
+"""One row per Stripe event id; `copies` counts the deliveries collapsed into it."""
+
+QUARANTINE_STRIPE = Table(Layer.STAGING, "quarantine_stripe", QUARANTINE_COLUMNS)
+QUARANTINE_TABLES = (QUARANTINE_ORDERS, QUARANTINE_STRIPE)
 QUARANTINE_VIEW = f"{quote(Layer.STAGING.value)}.{quote('quarantine_records')}"

@@ -22,7 +22,7 @@ def sync(ctx: click.Context, tables: tuple[str, ...], full_refresh: bool) -> Non
     """Export, stage and merge the configured PostgreSQL tables (all checks run)."""
     if ctx.invoked_subcommand is not None:
         return
-    from northstar_platform import cli
+    from northstar_platform import cli, launch
 
     def go() -> int:
         import dagster as dg
@@ -41,11 +41,11 @@ def sync(ctx: click.Context, tables: tuple[str, ...], full_refresh: bool) -> Non
                 f"(configured: {', '.join(sorted(configured))})"
             )
         chosen = [configured[n] for n in tables] if tables else list(configured.values())
-        cli.prepare_environment(settings)
+        launch.prepare_environment(settings)
         from northstar_platform.definitions import build_definitions
 
         defs = build_definitions(settings)
-        cli.preflight(defs)
+        launch.preflight(defs)
         job = defs.resolve_implicit_global_asset_job_def()
         failed = 0
         with dg.DagsterInstance.get() as instance:

@@ -1,0 +1,150 @@
+"""Payments: Stripe webhook files → raw_stripe_events → stg_stripe_events + quarantine_stripe.
+
+Partitioned by landing day (the `stripe/YYYY/MM/DD/` folder): a file that lands late in an
+old day's folder re-materializes that day (the sensor asks for it), and the partition is
+rebuilt from every file in the folder, so the result does not depend on arrival order.
+"""
+
+import dagster as dg
+import polars as pl
+import pyarrow as pa
+
+from northstar_platform.defs.partitions import daily_partitions
+from northstar_platform.layers import (
+    QUARANTINE_STRIPE,
+    RAW_STRIPE_EVENTS,
+    STG_STRIPE_EVENTS,
+)
+from northstar_platform.lib.loading import collapse_duplicates, date_path, with_loader_columns
+from northstar_platform.lib.quarantine import quarantine_rows, refresh_quarantine_view
+from northstar_platform.lib.stripe_events import STRIPE_RULES, parse_records
+from northstar_platform.lib.validation import validate_rows
+from northstar_platform.resources.landing import LandingResource
+from northstar_platform.resources.warehouse import WarehouseResource
+
+
+def stripe_prefix(partition_key: str) -> str:
+    """The landing folder of one day's Stripe deliveries."""
+    return f"stripe/{date_path(partition_key)}/"
+
+
+def split_lines(data: bytes) -> list[tuple[str, bool]]:
+    """Each line of a file as (text, is valid UTF-8); a missing final newline keeps the line."""
+    if not data:
+        return []
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    decoded = []
+    for line in lines:
+        try:
+            decoded.append((line.decode("utf-8"), True))
+        except UnicodeDecodeError:
+            decoded.append((line.decode("utf-8", errors="backslashreplace"), False))
+    return decoded
+
+
+@dg.asset(
+    key=RAW_STRIPE_EVENTS.asset_key,
+    partitions_def=daily_partitions,
+    group_name="payments",
+    kinds={"duckdb"},
+    pool="warehouse_write",
+    description="Every line of every Stripe webhook file landed in the day's folder, exactly "
+    "as delivered, with source_file, line_no, ingested_ts (file arrival) and run_id.",
+)
+def raw_stripe_events(
+    context: dg.AssetExecutionContext, landing: LandingResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    zone = landing.get_zone()
+    files = [o for o in zone.list(stripe_prefix(context.partition_key)) if o.key.endswith(".jsonl")]
+    tables = []
+    for obj in files:
+        lines = split_lines(zone.read_bytes(obj.key))
+        data = pa.table(
+            {
+                "record": pa.array([text for text, _ in lines], pa.string()),
+                "utf8_valid": pa.array([ok for _, ok in lines], pa.bool_()),
+            }
+        )
+        tables.append(
+            with_loader_columns(
+                data,
+                partition_key=context.partition_key,
+                source_file=obj.key,
+                ingested_ts=obj.last_modified,
+                run_id=context.run_id,
+            )
+        )
+    landed = pa.concat_tables(tables) if tables else pa.table({})
+    with warehouse.connect() as session:
+        session.ensure_table(RAW_STRIPE_EVENTS)
+        with session.transaction():
+            rows = session.replace_partition(RAW_STRIPE_EVENTS, context.partition_key, landed)
+    return dg.MaterializeResult(metadata={"rows": rows, "files": len(files)})
+
+
+@dg.multi_asset(
+    outs={
+        "stg_stripe_events": dg.AssetOut(
+            key=STG_STRIPE_EVENTS.asset_key,
+            description="One valid event per Stripe event id; `copies` counts its deliveries.",
+            kinds={"duckdb"},
+        ),
+        "quarantine_stripe": dg.AssetOut(
+            key=QUARANTINE_STRIPE.asset_key,
+            description="Stripe deliveries held back, with the rule they broke.",
+            kinds={"duckdb"},
+        ),
+    },
+    deps=[RAW_STRIPE_EVENTS.asset_key],
+    partitions_def=daily_partitions,
+    group_name="payments",
+    pool="warehouse_write",
+)
+def stg_stripe_events(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> tuple[dg.MaterializeResult, dg.MaterializeResult]:
+    """Parse, collapse retries on event id (earliest arrival kept) and validate one day."""
+    pk = context.partition_key
+    with warehouse.connect() as session:
+        raw = pl.from_arrow(session.fetch_partition(RAW_STRIPE_EVENTS, pk))
+        assert isinstance(raw, pl.DataFrame)
+        parsed = parse_records(raw)
+        unparsed = parsed.filter(pl.col("parse_rule").is_not_null()).with_columns(
+            rule=pl.col("parse_rule"), reason=pl.col("parse_reason")
+        )
+        events = parsed.filter(pl.col("parse_rule").is_null())
+        copies = events.filter(pl.col("event_id").is_not_null()).group_by("event_id").len("copies")
+        kept, duplicates = collapse_duplicates(events, ["event_id"])
+        kept = kept.join(copies, on="event_id", how="left").with_columns(
+            pl.col("copies").fill_null(1).cast(pl.Int64)
+        )
+        result = validate_rows(kept, STRIPE_RULES, "raw.raw_stripe_events")
+        held = quarantine_rows(
+            pl.concat([unparsed, result.quarantined], how="diagonal_relaxed"),
+            source="stripe",
+            record_ref="event_id",
+            business_columns=["record"],
+            run_id=context.run_id,
+        )
+        staged = result.valid.with_columns(
+            created_at=pl.from_epoch("created", time_unit="s").cast(pl.Datetime("us")),
+            run_id=pl.lit(context.run_id),
+        ).select([c.name for c in STG_STRIPE_EVENTS.columns])
+        for table in (STG_STRIPE_EVENTS, QUARANTINE_STRIPE):
+            session.ensure_table(table)
+        refresh_quarantine_view(session)
+        with session.transaction():  # staging and quarantine commit together
+            session.replace_partition(STG_STRIPE_EVENTS, pk, staged.to_arrow())
+            session.replace_partition(QUARANTINE_STRIPE, pk, held.to_arrow())
+    counts = {
+        "rows_in": raw.height,
+        "staged": staged.height,
+        "quarantined": held.height,
+        "duplicates_collapsed": duplicates,
+    }
+    return (
+        dg.MaterializeResult(asset_key=STG_STRIPE_EVENTS.asset_key, metadata=counts),
+        dg.MaterializeResult(asset_key=QUARANTINE_STRIPE.asset_key, metadata=counts),
+    )
