@@ -82,6 +82,9 @@ def parse_record(record: str | None, utf8_valid: bool) -> dict[str, Any]:
     except (json.JSONDecodeError, RecursionError) as exc:
         reason = f"line is not JSON ({exc.msg if hasattr(exc, 'msg') else exc})"
         return {**empty, "parse_rule": "json_parses", "parse_reason": reason}
+    except ValueError:  # int() refuses a literal of more than 4300 digits (CVE-2020-10735)
+        reason = "line is not readable JSON (a number in it has more than 4300 digits)"
+        return {**empty, "parse_rule": "json_parses", "parse_reason": reason}
     if not isinstance(event, dict):
         kind = type(event).__name__
         return {
