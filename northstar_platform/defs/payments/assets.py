@@ -116,13 +116,24 @@ def stg_stripe_events(
         )
         events = parsed.filter(pl.col("parse_rule").is_null())
         copies = events.filter(pl.col("event_id").is_not_null()).group_by("event_id").len("copies")
-        kept, duplicates = collapse_duplicates(events, ["event_id"])
+        kept, _ = collapse_duplicates(events, ["event_id"])
         kept = kept.join(copies, on="event_id", how="left").with_columns(
             pl.col("copies").fill_null(1).cast(pl.Int64)
         )
         result = validate_rows(kept, STRIPE_RULES, "raw.raw_stripe_events")
+        # A held event holds every delivery of it: retries count as collapsed only into a
+        # staged event (`copies`), so raw = staged + quarantined + sum(copies - 1) holds.
+        held_ids = result.quarantined.filter(pl.col("event_id").is_not_null())
+        held_events = pl.concat(
+            [
+                events.join(held_ids.select("event_id", "rule", "reason"), on="event_id"),
+                result.quarantined.filter(pl.col("event_id").is_null()),
+            ],
+            how="diagonal_relaxed",
+        )
+        duplicates = int(result.valid["copies"].sum() - result.valid.height)
         held = quarantine_rows(
-            pl.concat([unparsed, result.quarantined], how="diagonal_relaxed"),
+            pl.concat([unparsed, held_events], how="diagonal_relaxed"),
             source="stripe",
             record_ref="event_id",
             business_columns=["record"],
