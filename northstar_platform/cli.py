@@ -182,9 +182,11 @@ def dev(ctx: click.Context, port: int) -> None:
 
 
 def _register_subcommands() -> None:
+    from northstar_platform.quarantine_commands import quarantine
     from northstar_platform.sync_commands import sync
 
     main.add_command(sync)
+    main.add_command(quarantine)
 
 
 _register_subcommands()
