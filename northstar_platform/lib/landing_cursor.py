@@ -17,7 +17,12 @@ from northstar_platform.resources.landing import LandingObject
 
 @dataclass(frozen=True)
 class Cursor:
-    """The newest arrival seen and every key that arrived at exactly that instant."""
+    """The newest arrival seen and every file (`key:etag`) that arrived at exactly that instant.
+
+    The content tag is part of what is remembered: S3 `LastModified` has whole seconds, so a
+    file replaced within the second of the last tick keeps its arrival time and only its tag
+    tells it apart.
+    """
 
     newest: dt.datetime | None
     keys_at_newest: frozenset[str]
@@ -41,6 +46,10 @@ class Cursor:
         return cls(newest, frozenset(data["keys"]))
 
 
+def _seen_as(obj: LandingObject) -> str:
+    return f"{obj.key}:{obj.etag}"
+
+
 def unseen(objects: list[LandingObject], cursor: Cursor) -> tuple[list[LandingObject], Cursor]:
     """The objects that arrived after the cursor, and the cursor that includes them."""
     new = [
@@ -48,15 +57,15 @@ def unseen(objects: list[LandingObject], cursor: Cursor) -> tuple[list[LandingOb
         for o in objects
         if cursor.newest is None
         or o.last_modified > cursor.newest
-        or (o.last_modified == cursor.newest and o.key not in cursor.keys_at_newest)
+        or (o.last_modified == cursor.newest and _seen_as(o) not in cursor.keys_at_newest)
     ]
     if not new:
         return [], cursor
     newest = max(o.last_modified for o in new)
     if cursor.newest is not None and newest == cursor.newest:
-        keys = cursor.keys_at_newest | {o.key for o in new}
+        keys = cursor.keys_at_newest | {_seen_as(o) for o in new}
     else:
-        keys = frozenset(o.key for o in new if o.last_modified == newest)
+        keys = frozenset(_seen_as(o) for o in new if o.last_modified == newest)
     return new, Cursor(newest, frozenset(keys))
 
 
