@@ -163,14 +163,11 @@ def _match(table: SyncTable, columns: list[str]) -> tuple[str, str]:
     return on, newer
 
 
-def merge_sql(table: SyncTable, staging: Table, final: Table, columns: list[str]) -> str:
-    """MERGE the batch into FINAL on the primary keys.
+def _assignments(table: SyncTable, columns: list[str]) -> tuple[list[str], list[str]]:
+    """(FINAL columns a batch row sets besides the keys, their values from `src`).
 
-    A matched row is updated only when the incoming watermark is newer, or equal with other
-    content (two commits in the same instant); so merging the same files again changes
-    nothing. Parameters: the table name, then the run id twice.
+    The run id is the one `?` among the values.
     """
-    on, newer = _match(table, columns)
     soft = table.soft_delete_col
     deleted = f"coalesce(src.{quote(soft)}, false)" if soft else "false"
     targets = [c for c in columns if c not in table.primary_keys]
@@ -180,6 +177,18 @@ def merge_sql(table: SyncTable, staging: Table, final: Table, columns: list[str]
         values.append(deleted)
     targets += ["source_file", "line_no", "ingested_ts", "run_id"]
     values += ["src.source_file", "src.line_no", "src.ingested_ts", "?"]
+    return targets, values
+
+
+def merge_sql(table: SyncTable, staging: Table, final: Table, columns: list[str]) -> str:
+    """MERGE the batch into FINAL on the primary keys.
+
+    A matched row is updated only when the incoming watermark is newer, or equal with other
+    content (two commits in the same instant); so merging the same files again changes
+    nothing. Parameters: the table name, then the run id twice.
+    """
+    on, newer = _match(table, columns)
+    targets, values = _assignments(table, columns)
     updates = ", ".join(f"{quote(t)} = {v}" for t, v in zip(targets, values, strict=True))
     inserted = [*table.primary_keys, *targets]
     inserted_values = [f"src.{quote(k)}" for k in table.primary_keys] + values
@@ -189,6 +198,23 @@ def merge_sql(table: SyncTable, staging: Table, final: Table, columns: list[str]
         f"when matched and ({newer}) then update set {updates} "
         f"when not matched then insert ({', '.join(quote(c) for c in inserted)}) "
         f"values ({', '.join(inserted_values)})"
+    )
+
+
+def insert_batch_sql(table: SyncTable, staging: Table, final: Table, columns: list[str]) -> str:
+    """What `merge_sql` does when FINAL is empty: insert every row of the batch.
+
+    Nothing can match, so the MERGE's "not matched" branch is the whole statement; a plain
+    INSERT writes the same rows without the join. Parameters: the run id, then the table
+    name.
+    """
+    targets, values = _assignments(table, columns)
+    inserted = [*table.primary_keys, *targets]
+    inserted_values = [f"src.{quote(k)}" for k in table.primary_keys] + values
+    return (
+        f"insert into {final.qualified} ({', '.join(quote(c) for c in inserted)}) "  # noqa: S608
+        f"select {', '.join(inserted_values)} "
+        f"from ({batch_sql(table, staging, columns)}) as src"
     )
 
 

@@ -4,7 +4,8 @@ Exports stream out with `COPY (query) TO STDOUT` rather than row-by-row fetches:
 fastest way out of PostgreSQL and keeps memory flat on the client.
 """
 
-import io
+import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -143,13 +144,15 @@ class SourceDatabaseResource(dg.ConfigurableResource):
 
         Parameters are bound by psycopg2 (`mogrify`), never formatted into the SQL by hand.
         NULL travels as an unquoted empty field, an empty string as `""`, so the two stay
-        distinct.
+        distinct. The CSV is parsed while PostgreSQL is still sending it (`_stream_copy`),
+        so the whole text never sits in memory and the two overlap on separate cores.
         """
-        buffer = io.BytesIO()
         try:
             with self.connection() as conn, conn.cursor() as cur:
                 bound = cur.mogrify(query, params).decode()
-                cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+                return _stream_copy(
+                    cur, f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)", schema
+                )
         except psycopg2.errors.QueryCanceled:
             raise SourceQueryError(
                 f"export from source PostgreSQL {describe_dsn(self.dsn)} exceeded "
@@ -166,19 +169,70 @@ class SourceDatabaseResource(dg.ConfigurableResource):
             raise SourceQueryError(
                 f"query on source PostgreSQL {describe_dsn(self.dsn)} failed: {detail}"
             ) from None
-        buffer.seek(0)
-        if buffer.getbuffer().nbytes == 0:
-            return schema.empty_table()
-        return pacsv.read_csv(
-            buffer,
-            convert_options=pacsv.ConvertOptions(
-                column_types=schema,
-                include_columns=schema.names,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-                null_values=[""],
-                true_values=["t"],
-                false_values=["f"],
-                timestamp_parsers=[pacsv.ISO8601],
-            ),
-        ).select(schema.names)
+
+
+CSV_CONVERT = {
+    "strings_can_be_null": True,
+    "quoted_strings_can_be_null": False,
+    "null_values": [""],
+    "true_values": ["t"],
+    "false_values": ["f"],
+    "timestamp_parsers": [pacsv.ISO8601],
+}
+"""How COPY's CSV reads back: unquoted empty = NULL, `""` = empty string, t/f booleans."""
+
+PIPE_BUFFER = 1 << 20
+
+
+def _stream_copy(cur: Any, copy_sql: str, schema: pa.Schema) -> pa.Table:
+    """Run `copy_sql` on `cur` in a thread writing into a pipe; parse the pipe as it fills.
+
+    psycopg2 releases the GIL while it waits for PostgreSQL and pyarrow while it parses, so
+    the server's COPY and the client's parsing run at the same time. A COPY error is raised
+    as psycopg2 raised it; a parse error is raised once the COPY has finished (the rest of
+    the stream is read and dropped), so the connection is never left mid-COPY.
+    """
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def copy() -> None:
+        with os.fdopen(write_fd, "wb", buffering=PIPE_BUFFER) as sink:
+            try:
+                cur.copy_expert(copy_sql, sink)
+            except BaseException as exc:  # re-raised in the caller's thread
+                failure.append(exc)
+
+    writer = threading.Thread(target=copy, name="northstar-copy", daemon=True)
+    with os.fdopen(read_fd, "rb", buffering=PIPE_BUFFER) as stream:
+        writer.start()
+        try:
+            table = _parse_csv(stream, schema)
+        except BaseException:
+            while stream.read(PIPE_BUFFER):
+                pass
+            writer.join()
+            if failure:
+                raise failure[0] from None
+            raise
+        writer.join()
+    if failure:
+        raise failure[0]
+    return table
+
+
+def _parse_csv(stream: Any, schema: pa.Schema) -> pa.Table:
+    if not stream.peek(1):
+        return schema.empty_table()
+    reader = pacsv.open_csv(
+        stream,
+        read_options=pacsv.ReadOptions(block_size=PIPE_BUFFER),
+        convert_options=pacsv.ConvertOptions(
+            column_types=schema, include_columns=schema.names, **CSV_CONVERT
+        ),
+    )
+    table = reader.read_all()
+    # Whatever stays unread after a complete parse (nothing, normally) is drained by the
+    # caller's `with` only on error; read it here so the writer can always finish.
+    while stream.read(PIPE_BUFFER):
+        pass
+    return table.select(schema.names)
