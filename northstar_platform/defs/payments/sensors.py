@@ -28,7 +28,12 @@ def stripe_partition(key: str) -> str | None:
         return None
 
 
-@dg.sensor(job=ingest_stripe_job, minimum_interval_seconds=30)
+@dg.sensor(
+    job=ingest_stripe_job,
+    minimum_interval_seconds=30,
+    # On from the start: a file dropped while `dagster dev` runs is ingested without a click.
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def stripe_files_sensor(
     context: dg.SensorEvaluationContext, landing: LandingResource
 ) -> dg.SensorResult:
