@@ -139,9 +139,19 @@ def export_table(
     suffix = "-full" if full else ""
     key = f"{table.name}/{_utc_naive(now):%Y/%m/%d/%H}/run-{run_id}{suffix}.parquet"
     zone.write_bytes(key, buffer.getvalue())
-    return ExportResult(
-        key, exported.num_rows, watermark, "full" if full else "incremental", new_columns
-    )
+    rows = exported.num_rows
+    del exported, buffer
+    _release_arrow_memory()
+    return ExportResult(key, rows, watermark, "full" if full else "incremental", new_columns)
+
+
+def _release_arrow_memory() -> None:
+    """Hand the pages Arrow's allocator keeps after a large export or load back to the OS.
+
+    The three sync steps may run in one process (the in-process executor, the runner);
+    without this the next step's DuckDB work stacks on ~200 MB a million rows left cached.
+    """
+    pa.default_memory_pool().release_unused()
 
 
 def _ensure_columns(session: WarehouseSession, table: Table) -> None:
@@ -275,6 +285,8 @@ def stage_files(
                 }
             ),
         )
+    del loads, data
+    _release_arrow_memory()
     return loaded
 
 
