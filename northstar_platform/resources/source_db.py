@@ -226,6 +226,9 @@ def _parse_csv(stream: Any, schema: pa.Schema) -> pa.Table:
     reader = pacsv.open_csv(
         stream,
         read_options=pacsv.ReadOptions(block_size=PIPE_BUFFER),
+        # COPY quotes text holding newlines; without this a value with a newline that falls
+        # across a parse block boundary desynchronizes the parser.
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types=schema, include_columns=schema.names, **CSV_CONVERT
         ),

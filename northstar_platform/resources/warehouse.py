@@ -155,6 +155,8 @@ class SnowflakeSession(WarehouseSession):
             cur.execute(sql, list(params))
             names = [d[0].lower() for d in cur.description]
             rows = cur.fetchall()
+        if not rows:  # keep the columns of an empty result (from_pylist would drop them)
+            return pa.table({name: pa.array([], pa.null()) for name in names})
         return pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
 
     def insert_arrow(self, table: Table, data: pa.Table) -> int:
