@@ -8,9 +8,10 @@ back to a default.
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from northstar_platform.errors import SettingsError
@@ -99,43 +100,38 @@ class Settings:
         return self.landing_url.startswith("s3://")
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    parse: Callable[[str], float],
+    valid: Callable[[float], bool],
+    expected: str,
+) -> Any:
+    """A numeric setting: `default` when unset, else parsed and checked, naming the variable."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not an integer; expected e.g. {default}") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} must be a positive integer")
+        raise SettingsError(f"{name}={raw!r} is not {expected}, e.g. {default}") from None
+    if not valid(value):
+        raise SettingsError(f"{name}={raw!r} must be {expected}, e.g. {default}")
     return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int, lambda v: v > 0, "a positive integer")
 
 
 def _rate(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number; expected e.g. {default}") from None
-    if not 0 <= value <= 1:
-        raise SettingsError(f"{name}={raw!r} must be a share between 0 and 1, e.g. {default}")
-    return value
+    return _number(env, name, default, float, lambda v: 0 <= v <= 1, "a share between 0 and 1")
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number; expected e.g. {default}") from None
-    if not 0 < value < float("inf"):
-        raise SettingsError(f"{name}={raw!r} must be a positive number, e.g. {default}")
-    return value
+    valid = lambda v: 0 < v < float("inf")  # noqa: E731
+    return _number(env, name, default, float, valid, "a positive number")
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:

@@ -27,6 +27,9 @@ EXPECTED_EDGES = {
     ("audit/audit_order_mismatches", "curated/orders_latest"),
     ("marts/fct_daily_revenue", "audit/audit_order_mismatches"),
     ("marts/fct_daily_revenue", "curated/orders_latest"),
+    ("raw/raw_stripe_events", ""),
+    ("staging/stg_stripe_events", "raw/raw_stripe_events"),
+    ("staging/quarantine_stripe", "raw/raw_stripe_events"),
     # The PostgreSQL sync of each table in northstar_platform/sync_tables.json.
     *(
         edge

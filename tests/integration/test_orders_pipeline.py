@@ -216,8 +216,8 @@ class Platform:
     def run(self, keys: list[str], selection: str = "all") -> Any:
         """`materialize_range` over `keys` with definitions built from the current settings.
 
-        selection: `all`; `python` (landing, raw, staging: no dbt); `no_landing` (everything
-        but the export); `python_no_landing`; `landing` (the export only).
+        selection: `all` (the order slice); `python` (landing, raw, staging: no dbt);
+        `no_landing` (the slice but the export); `python_no_landing`; `landing` (the export).
         """
         import dagster as dg
 
@@ -225,7 +225,9 @@ class Platform:
         from northstar_platform.runner import materialize_range
 
         defs = build_definitions()
-        every = set(defs.resolve_asset_graph().get_all_asset_keys())
+        # The order slice: the orders group and everything downstream of it (the dbt models).
+        orders_slice = dg.AssetSelection.groups("orders").downstream()
+        every = orders_slice.resolve(defs.resolve_asset_graph())
         landing = dg.AssetKey(["landing", "orders"])
         python = {
             landing,
@@ -234,7 +236,7 @@ class Platform:
             dg.AssetKey(["staging", "quarantine_orders"]),
         }
         chosen = {
-            "all": None,
+            "all": every,
             "python": python,
             "no_landing": every - {landing},
             "python_no_landing": python - {landing},

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from northstar_platform.defs.partitions import daily_partitions
+from northstar_platform.defs.staging import staging_outs, staging_results, write_staged_partition
 from northstar_platform.errors import InputFileError
 from northstar_platform.layers import (
     ORDER_COLUMNS,
@@ -29,7 +30,7 @@ from northstar_platform.lib.loading import (
     with_loader_columns,
 )
 from northstar_platform.lib.orders import ORDER_DEDUP_KEY, ORDER_RULES
-from northstar_platform.lib.quarantine import quarantine_rows, refresh_quarantine_view
+from northstar_platform.lib.quarantine import quarantine_rows
 from northstar_platform.lib.validation import validate_rows
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.source_db import SourceDatabaseResource
@@ -154,18 +155,12 @@ def raw_orders(
 
 
 @dg.multi_asset(
-    outs={
-        "stg_orders": dg.AssetOut(
-            key=STG_ORDERS.asset_key,
-            description="Valid, de-duplicated order versions of the day.",
-            kinds={"duckdb"},
-        ),
-        "quarantine_orders": dg.AssetOut(
-            key=QUARANTINE_ORDERS.asset_key,
-            description="Order rows held back from staging, with the rule they broke.",
-            kinds={"duckdb"},
-        ),
-    },
+    outs=staging_outs(
+        STG_ORDERS,
+        QUARANTINE_ORDERS,
+        "Valid, de-duplicated order versions of the day.",
+        "Order rows held back from staging, with the rule they broke.",
+    ),
     deps=[RAW_ORDERS.asset_key],
     partitions_def=daily_partitions,
     group_name="orders",
@@ -188,20 +183,14 @@ def stg_orders(
             business_columns=[c.name for c in ORDER_COLUMNS],
             run_id=context.run_id,
         )
-        session.ensure_table(STG_ORDERS)
-        session.ensure_table(QUARANTINE_ORDERS)
-        refresh_quarantine_view(session)
         staged = result.valid.with_columns(run_id=pl.lit(context.run_id))
-        with session.transaction():  # staging and quarantine commit together
-            session.replace_partition(STG_ORDERS, pk, staged.to_arrow())
-            session.replace_partition(QUARANTINE_ORDERS, pk, held.to_arrow())
+        write_staged_partition(
+            session, pk, (STG_ORDERS, staged.to_arrow()), (QUARANTINE_ORDERS, held.to_arrow())
+        )
     counts = {
         "rows_in": raw.height,
         "staged": result.valid.height,
         "quarantined": held.height,
         "duplicates_collapsed": duplicates,
     }
-    return (
-        dg.MaterializeResult(asset_key=STG_ORDERS.asset_key, metadata=counts),
-        dg.MaterializeResult(asset_key=QUARANTINE_ORDERS.asset_key, metadata=counts),
-    )
+    return staging_results(STG_ORDERS, QUARANTINE_ORDERS, counts)

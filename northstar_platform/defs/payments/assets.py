@@ -10,13 +10,14 @@ import polars as pl
 import pyarrow as pa
 
 from northstar_platform.defs.partitions import daily_partitions
+from northstar_platform.defs.staging import staging_outs, staging_results, write_staged_partition
 from northstar_platform.layers import (
     QUARANTINE_STRIPE,
     RAW_STRIPE_EVENTS,
     STG_STRIPE_EVENTS,
 )
 from northstar_platform.lib.loading import collapse_duplicates, date_path, with_loader_columns
-from northstar_platform.lib.quarantine import quarantine_rows, refresh_quarantine_view
+from northstar_platform.lib.quarantine import quarantine_rows
 from northstar_platform.lib.stripe_events import STRIPE_RULES, parse_records
 from northstar_platform.lib.validation import validate_rows
 from northstar_platform.resources.landing import LandingResource
@@ -85,18 +86,12 @@ def raw_stripe_events(
 
 
 @dg.multi_asset(
-    outs={
-        "stg_stripe_events": dg.AssetOut(
-            key=STG_STRIPE_EVENTS.asset_key,
-            description="One valid event per Stripe event id; `copies` counts its deliveries.",
-            kinds={"duckdb"},
-        ),
-        "quarantine_stripe": dg.AssetOut(
-            key=QUARANTINE_STRIPE.asset_key,
-            description="Stripe deliveries held back, with the rule they broke.",
-            kinds={"duckdb"},
-        ),
-    },
+    outs=staging_outs(
+        STG_STRIPE_EVENTS,
+        QUARANTINE_STRIPE,
+        "One valid event per Stripe event id; `copies` counts its deliveries.",
+        "Stripe deliveries held back, with the rule they broke.",
+    ),
     deps=[RAW_STRIPE_EVENTS.asset_key],
     partitions_def=daily_partitions,
     group_name="payments",
@@ -143,19 +138,16 @@ def stg_stripe_events(
             created_at=pl.from_epoch("created", time_unit="s").cast(pl.Datetime("us")),
             run_id=pl.lit(context.run_id),
         ).select([c.name for c in STG_STRIPE_EVENTS.columns])
-        for table in (STG_STRIPE_EVENTS, QUARANTINE_STRIPE):
-            session.ensure_table(table)
-        refresh_quarantine_view(session)
-        with session.transaction():  # staging and quarantine commit together
-            session.replace_partition(STG_STRIPE_EVENTS, pk, staged.to_arrow())
-            session.replace_partition(QUARANTINE_STRIPE, pk, held.to_arrow())
+        write_staged_partition(
+            session,
+            pk,
+            (STG_STRIPE_EVENTS, staged.to_arrow()),
+            (QUARANTINE_STRIPE, held.to_arrow()),
+        )
     counts = {
         "rows_in": raw.height,
         "staged": staged.height,
         "quarantined": held.height,
         "duplicates_collapsed": duplicates,
     }
-    return (
-        dg.MaterializeResult(asset_key=STG_STRIPE_EVENTS.asset_key, metadata=counts),
-        dg.MaterializeResult(asset_key=QUARANTINE_STRIPE.asset_key, metadata=counts),
-    )
+    return staging_results(STG_STRIPE_EVENTS, QUARANTINE_STRIPE, counts)

@@ -1,0 +1,47 @@
+"""What every staging step shares: two outputs (valid rows, held rows) written together."""
+
+import dagster as dg
+import pyarrow as pa
+
+from northstar_platform.layers import Table
+from northstar_platform.lib.quarantine import refresh_quarantine_view
+from northstar_platform.resources.warehouse import WarehouseSession
+
+
+def staging_outs(
+    staged: Table, held: Table, staged_doc: str, held_doc: str
+) -> dict[str, dg.AssetOut]:
+    """The two outputs of a staging multi-asset: staging rows and quarantined rows."""
+    return {
+        staged.name: dg.AssetOut(key=staged.asset_key, description=staged_doc, kinds={"duckdb"}),
+        held.name: dg.AssetOut(key=held.asset_key, description=held_doc, kinds={"duckdb"}),
+    }
+
+
+def write_staged_partition(
+    session: WarehouseSession,
+    partition_key: str,
+    staged: tuple[Table, pa.Table],
+    held: tuple[Table, pa.Table],
+) -> None:
+    """Replace one partition of staging and of its quarantine in one transaction.
+
+    Tables and the `quarantine_records` view are created first: DDL would commit an open
+    Snowflake transaction.
+    """
+    for table, _ in (staged, held):
+        session.ensure_table(table)
+    refresh_quarantine_view(session)
+    with session.transaction():
+        for table, rows in (staged, held):
+            session.replace_partition(table, partition_key, rows)
+
+
+def staging_results(
+    staged: Table, held: Table, counts: dict[str, int]
+) -> tuple[dg.MaterializeResult, dg.MaterializeResult]:
+    """The two materializations of a staging step, both carrying the row accounting."""
+    return (
+        dg.MaterializeResult(asset_key=staged.asset_key, metadata=counts),
+        dg.MaterializeResult(asset_key=held.asset_key, metadata=counts),
+    )
