@@ -110,8 +110,10 @@ STATS_SQL = {
 
 def run_ours(dsn: str, workdir: Path, phase: str) -> dict[str, Any]:
     """export_table → stage_files → merge_pending, each with its own warehouse session."""
-    from northstar_platform.lib.sync import export_table, merge_pending, stage_files
     from northstar_platform.lib.sync_config import parse_table
+    from northstar_platform.lib.sync_export import export_table
+    from northstar_platform.lib.sync_merge import merge_pending
+    from northstar_platform.lib.sync_stage import stage_files
     from northstar_platform.resources.landing import LocalLandingZone
     from northstar_platform.resources.source_db import SourceDatabaseResource
     from northstar_platform.resources.warehouse import DuckDBWarehouse

@@ -32,17 +32,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from northstar_platform.errors import NorthstarError, SourceConnectionLostError, SourceQueryError
-from northstar_platform.lib import sync as sync_module
-from northstar_platform.lib.sync import (
+from northstar_platform.lib import sync_merge as sync_module
+from northstar_platform.lib.sync_config import SyncTable, parse_table
+from northstar_platform.lib.sync_export import (
     ExportResult,
-    MergeResult,
     SchemaDriftError,
     current_watermark,
     export_table,
-    merge_pending,
-    stage_files,
 )
-from northstar_platform.lib.sync_config import SyncTable, parse_table
+from northstar_platform.lib.sync_merge import MergeResult, merge_pending
+from northstar_platform.lib.sync_stage import stage_files
 from northstar_platform.resources import source_db as source_db_module
 from northstar_platform.resources.landing import LandingResource, LandingZone, LocalLandingZone
 from northstar_platform.resources.source_db import SourceDatabaseResource

@@ -10,8 +10,10 @@ import datetime as dt
 import dagster as dg
 
 from northstar_platform.layers import Layer
-from northstar_platform.lib.sync import export_table, merge_pending, stage_files
 from northstar_platform.lib.sync_config import SyncTable
+from northstar_platform.lib.sync_export import export_table
+from northstar_platform.lib.sync_merge import merge_pending
+from northstar_platform.lib.sync_stage import stage_files
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.source_db import SourceDatabaseResource
 from northstar_platform.resources.warehouse import WarehouseResource
