@@ -47,6 +47,8 @@ KNOWN_VARIABLES = {
     "NORTHSTAR_QUARANTINE_MAX_RATE": "share of a partition's rows that may be quarantined (0.05)",
     "NORTHSTAR_LANDING_QUARANTINE_MAX_RATE": "share of a landed partition's rows that may be "
     "quarantined (0.01)",
+    "NORTHSTAR_LANDING_VOLUME_TOLERANCE": "allowed deviation of a landed day's volume from the "
+    "median of the last 14 days (0.5)",
     "NORTHSTAR_SYNC_CONFIG": "JSON file of the synced PostgreSQL tables (default: the repo's)",
     "NORTHSTAR_SYNC_DRIFT_SLA_HOURS": "allowed source-vs-FINAL watermark drift in hours (2)",
     **SNOWFLAKE_VARIABLES,
@@ -90,6 +92,7 @@ class Settings:
     dbt_target: str
     quarantine_max_rate: float
     landing_quarantine_max_rate: float
+    landing_volume_tolerance: float
     sync_config: Path | None
     sync_drift_sla_hours: float
     snowflake: SnowflakeSettings | None
@@ -238,6 +241,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         dbt_target=dbt_target,
         quarantine_max_rate=_rate(env, "NORTHSTAR_QUARANTINE_MAX_RATE", 0.05),
         landing_quarantine_max_rate=_rate(env, "NORTHSTAR_LANDING_QUARANTINE_MAX_RATE", 0.01),
+        landing_volume_tolerance=_positive_float(env, "NORTHSTAR_LANDING_VOLUME_TOLERANCE", 0.5),
         sync_config=_existing_file(env, "NORTHSTAR_SYNC_CONFIG"),
         sync_drift_sla_hours=_positive_float(env, "NORTHSTAR_SYNC_DRIFT_SLA_HOURS", 2.0),
         snowflake=_snowflake(env) if warehouse == "snowflake" else None,

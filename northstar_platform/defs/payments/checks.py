@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 
 from asset_checks import build_conservation_check, build_max_rate_check
+from asset_checks.baseline import build_volume_spike_check
 from northstar_platform.defs.partitions import daily_partitions
 from northstar_platform.defs.payments.assets import split_lines, stripe_prefix
 from northstar_platform.layers import QUARANTINE_STRIPE, RAW_STRIPE_EVENTS, STG_STRIPE_EVENTS
@@ -58,7 +59,16 @@ def _quarantine_ratio(
     return held, _raw(context, resources)["raw"]
 
 
+VOLUME_WINDOW = 14
+"""Daily partitions in the volume baseline (issue 4: the last 14)."""
+
 STRIPE_CHECKS = [
+    build_volume_spike_check(
+        RAW_STRIPE_EVENTS,
+        window=VOLUME_WINDOW,
+        tolerance=lambda: get_settings().landing_volume_tolerance,
+        partitions_def=daily_partitions,
+    ),
     build_conservation_check(
         RAW_STRIPE_EVENTS.asset_key,
         description="Lines in the day's landed Stripe files = rows in raw_stripe_events.",

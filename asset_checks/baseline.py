@@ -1,0 +1,83 @@
+"""Spike check: a partition's volume against the trailing median of earlier partitions.
+
+Used for landing volumes (DESIGN §5.5: ±50% for daily files). The baseline is the median row
+count of the last `window` earlier partitions that hold rows; a partition with no history yet
+passes with a note, so a new source does not start blocked.
+"""
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dagster as dg
+
+from northstar_platform.layers import Table
+from northstar_platform.resources.warehouse import WarehouseResource
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a partition's volume compares with its baseline."""
+
+    passed: bool
+    baseline: float | None
+    deviation: float | None
+    note: str
+
+
+def volume_verdict(current: int, history: list[int], tolerance: float) -> Verdict:
+    """Pass when |current - median(history)| / median(history) <= tolerance."""
+    if not history:
+        return Verdict(True, None, None, "no earlier partition with rows: nothing to compare")
+    baseline = float(statistics.median(history))
+    deviation = (current - baseline) / baseline
+    return Verdict(abs(deviation) <= tolerance, baseline, round(deviation, 4), "")
+
+
+def build_volume_spike_check(
+    table: Table,
+    *,
+    window: int,
+    tolerance: Callable[[], float],
+    partitions_def: dg.PartitionsDefinition,
+    name: str = "volume_within_baseline",
+) -> dg.AssetChecksDefinition:
+    """A blocking check of the partition's row count against the trailing median."""
+    history_sql = (
+        f"select partition_key, count(*) from {table.qualified} "  # noqa: S608
+        "where partition_key < ? group by partition_key order by partition_key desc limit ?"
+    )
+    current_sql = f"select count(*) from {table.qualified} where partition_key = ?"  # noqa: S608
+
+    @dg.asset_check(
+        asset=table.asset_key,
+        name=name,
+        blocking=True,
+        partitions_def=partitions_def,
+        description=f"Rows of the partition within the tolerance of the median of the last "
+        f"{window} earlier partitions with rows.",
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        pk = context.partition_key
+        with warehouse.connect() as session:
+            history = [int(n) for _, n in session.fetchall(history_sql, (pk, window))]
+            row = session.fetchone(current_sql, (pk,))
+        current = int(row[0]) if row else 0
+        limit = tolerance()
+        verdict = volume_verdict(current, history, limit)
+        return dg.AssetCheckResult(
+            passed=verdict.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "rows": current,
+                "baseline_median": verdict.baseline if verdict.baseline is not None else "none",
+                "deviation": verdict.deviation if verdict.deviation is not None else "none",
+                "tolerance": limit,
+                "partitions_in_baseline": len(history),
+                "note": verdict.note,
+            },
+        )
+
+    return _check

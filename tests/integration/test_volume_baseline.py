@@ -1,0 +1,82 @@
+"""The Stripe volume gate: a day far from the trailing median is blocked, others flow."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from northstar_platform.runner import materialize_range
+
+pytestmark = pytest.mark.integration
+
+PAYMENTS = [
+    dg.AssetKey(["raw", "raw_stripe_events"]),
+    dg.AssetKey(["staging", "stg_stripe_events"]),
+    dg.AssetKey(["staging", "quarantine_stripe"]),
+]
+DAYS = {"2026-10-01": 10, "2026-10-02": 12, "2026-10-03": 8, "2026-10-04": 30, "2026-10-05": 6}
+"""Lines landed per day: the 4th is a spike (+200% of the median 10), the 5th a drop (-40%)."""
+
+
+def _land(home: Path, day: str, lines: int) -> None:
+    folder = home / "landing" / "stripe" / day.replace("-", "/")
+    folder.mkdir(parents=True)
+    created = 1790000000
+    events = [
+        json.dumps(
+            {
+                "id": f"evt_{day}_{n}",
+                "type": "charge.succeeded",
+                "created": created,
+                "data": {
+                    "object": {
+                        "id": f"ch_{n}",
+                        "amount": 100,
+                        "currency": "usd",
+                        "status": "succeeded",
+                        "metadata": {"order_id": f"o{n}"},
+                    }
+                },
+            }
+        )
+        for n in range(lines)
+    ]
+    (folder / "events.jsonl").write_text("\n".join(events) + "\n")
+
+
+def test_spike_day_is_blocked_with_its_numbers(
+    northstar_env: Path, fresh_pg_dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from northstar_platform.definitions import build_definitions
+
+    no_sync = tmp_path / "no_sync.json"
+    no_sync.write_text('{"tables": []}')
+    monkeypatch.setenv("NORTHSTAR_SYNC_CONFIG", str(no_sync))
+    monkeypatch.setenv("NORTHSTAR_SOURCE_DSN", fresh_pg_dsn)
+    for day, lines in DAYS.items():
+        _land(northstar_env, day, lines)
+    with dg.DagsterInstance.ephemeral() as instance:
+        report = materialize_range(build_definitions(), instance, list(DAYS), PAYMENTS)
+    volume = {
+        c.partition: (c.passed, c.metadata)
+        for c in report.checks
+        if c.check == "volume_within_baseline"
+    }
+    assert {day: passed for day, (passed, _) in volume.items()} == {
+        "2026-10-01": True,
+        "2026-10-02": True,
+        "2026-10-03": True,
+        "2026-10-04": False,
+        "2026-10-05": True,
+    }
+    first, spike, after = volume["2026-10-01"][1], volume["2026-10-04"][1], volume["2026-10-05"][1]
+    assert first["partitions_in_baseline"] == 0 and first["baseline_median"] == "none"
+    assert (spike["rows"], spike["baseline_median"], spike["deviation"]) == (30, 10.0, 2.0)
+    # Day 5's baseline is the median of 10, 12, 8, 30 = 11: 6 rows is a 45.45% drop, within 50%.
+    assert (after["rows"], after["baseline_median"], after["deviation"]) == (6, 11.0, -0.4545)
+    assert report.blocked == ["2026-10-04"]
+    assert not any(
+        c.partition == "2026-10-04" and c.asset == "staging/stg_stripe_events"
+        for c in report.checks
+    )
