@@ -115,8 +115,13 @@ def _execute(
         run_config=CONSOLE_QUIET,
         tags={"northstar/trigger": "northstar materialize", **(tags or {})},
     )
+    checks_before, failures_before = len(report.checks), len(report.failures)
     collect_events(result, label, report)
-    state = "ok" if result.success else "FAILED"
+    state = "ok"
+    if not result.success:
+        gates = [f"{c.asset} {c.check}" for c in report.checks[checks_before:] if not c.passed]
+        blocked_only = gates and len(report.failures) == failures_before
+        state = f"BLOCKED by {', '.join(gates)}" if blocked_only else "FAILED"
     progress(f"{label}  {what}  {state}  {time.monotonic() - started:.1f}s")
     return result.success
 
