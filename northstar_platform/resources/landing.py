@@ -6,6 +6,7 @@ Sensors and assets only see `LandingZone`; which backend stands behind it is the
 """
 
 import datetime as dt
+import functools
 import hashlib
 import os
 from abc import ABC, abstractmethod
@@ -65,6 +66,17 @@ def _check_key(key: str) -> str:
     return key
 
 
+@functools.lru_cache(maxsize=65536)
+def _content_tag(path: Path, size: int, mtime_ns: int) -> str:
+    """md5 of a local file, remembered per (path, size, mtime): a sensor listing the zone
+    every 30 s hashes only the files that arrived or changed since the last listing."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class LocalLandingZone(LandingZone):
     """A folder on this machine: the embedded default (`.northstar/landing`)."""
 
@@ -90,15 +102,11 @@ class LocalLandingZone(LandingZone):
 
     def _object(self, key: str, path: Path) -> LandingObject:
         stat = path.stat()
-        digest = hashlib.md5(usedforsecurity=False)
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
         return LandingObject(
             key=key,
             size=stat.st_size,
             last_modified=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC),
-            etag=digest.hexdigest(),
+            etag=_content_tag(path, stat.st_size, stat.st_mtime_ns),
         )
 
     def read_bytes(self, key: str) -> bytes:
