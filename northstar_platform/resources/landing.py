@@ -67,9 +67,10 @@ def _check_key(key: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
-def _content_tag(path: Path, size: int, mtime_ns: int) -> str:
-    """md5 of a local file, remembered per (path, size, mtime): a sensor listing the zone
-    every 30 s hashes only the files that arrived or changed since the last listing."""
+def _content_tag(path: Path, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    """md5 of a local file, remembered per (path, size, mtime, ctime): a sensor listing the
+    zone every 30 s hashes only the files that arrived or changed since the last listing.
+    ctime moves on every write, even one that restores the modification time."""
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -106,7 +107,7 @@ class LocalLandingZone(LandingZone):
             key=key,
             size=stat.st_size,
             last_modified=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC),
-            etag=_content_tag(path, stat.st_size, stat.st_mtime_ns),
+            etag=_content_tag(path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns),
         )
 
     def read_bytes(self, key: str) -> bytes:
