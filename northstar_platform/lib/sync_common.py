@@ -1,7 +1,5 @@
 """Steps shared by the sync's export, staging and merge."""
 
-import datetime as dt
-
 import pyarrow as pa
 
 from northstar_platform.layers import LOADER_COLUMNS, Table, quote
@@ -9,11 +7,6 @@ from northstar_platform.resources.warehouse import WarehouseSession
 
 LOADER_NAMES = {c.name for c in LOADER_COLUMNS}
 """Columns the loader adds to every staged row (not part of the source)."""
-
-
-def utc_naive(value: dt.datetime) -> dt.datetime:
-    """A UTC wall-clock datetime without zone, as the warehouse stores timestamps."""
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def release_arrow_memory() -> None:

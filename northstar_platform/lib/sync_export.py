@@ -15,8 +15,9 @@ import pyarrow.parquet as pq
 
 from northstar_platform.errors import NorthstarError
 from northstar_platform.layers import quote
+from northstar_platform.lib.loading import utc_naive
 from northstar_platform.lib.pg_types import SourceColumn, arrow_schema
-from northstar_platform.lib.sync_common import release_arrow_memory, utc_naive
+from northstar_platform.lib.sync_common import release_arrow_memory
 from northstar_platform.lib.sync_config import SyncTable
 from northstar_platform.lib.sync_sql import (
     dead_letter_table,

@@ -14,11 +14,11 @@ import polars as pl
 import pyarrow as pa
 
 from northstar_platform.layers import Column, Table, quote
+from northstar_platform.lib.loading import utc_naive
 from northstar_platform.lib.quarantine import quarantine_rows
 from northstar_platform.lib.sync_common import (
     LOADER_NAMES,
     ensure_columns,
-    utc_naive,
 )
 from northstar_platform.lib.sync_config import SyncTable
 from northstar_platform.lib.sync_sql import (
