@@ -25,12 +25,18 @@ class Verdict:
     note: str
 
 
-def volume_verdict(current: int, history: list[int], tolerance: float) -> Verdict:
-    """Pass when |current - median(history)| / median(history) <= tolerance."""
+def volume_verdict(
+    current: int, history: list[int], tolerance: float, min_rows: int = 0
+) -> Verdict:
+    """Pass when |current - median(history)| / median(history) <= tolerance, or when the
+    difference is at most `min_rows` rows (small partitions are noisy: 3 rows vs 6 is -50%)."""
     if not history:
         return Verdict(True, None, None, "no earlier partition with rows: nothing to compare")
     baseline = float(statistics.median(history))
     deviation = (current - baseline) / baseline
+    if abs(current - baseline) <= min_rows and abs(deviation) > tolerance:
+        note = f"within {min_rows} rows of the baseline: below the noise floor"
+        return Verdict(True, baseline, round(deviation, 4), note)
     return Verdict(abs(deviation) <= tolerance, baseline, round(deviation, 4), "")
 
 
@@ -41,11 +47,18 @@ def build_volume_spike_check(
     tolerance: Callable[[], float],
     partitions_def: dg.PartitionsDefinition,
     name: str = "volume_within_baseline",
+    min_rows: int = 0,
+    same_hour: bool = False,
 ) -> dg.AssetChecksDefinition:
-    """A blocking check of the partition's row count against the trailing median."""
+    """A blocking check of the partition's row count against the trailing median.
+
+    `same_hour` compares an hourly partition (`YYYY-MM-DD-HH:00`) with the same hour of
+    earlier days, since volumes follow the time of day; `min_rows` is the noise floor.
+    """
     history_sql = (
         f"select partition_key, count(*) from {table.qualified} "  # noqa: S608
-        "where partition_key < ? group by partition_key order by partition_key desc limit ?"
+        "where partition_key < ? and partition_key like ? "
+        "group by partition_key order by partition_key desc limit ?"
     )
     current_sql = f"select count(*) from {table.qualified} where partition_key = ?"  # noqa: S608
 
@@ -62,11 +75,12 @@ def build_volume_spike_check(
     ) -> dg.AssetCheckResult:
         pk = context.partition_key
         with warehouse.connect() as session:
-            history = [int(n) for _, n in session.fetchall(history_sql, (pk, window))]
+            pattern = f"%{pk[-6:]}" if same_hour else "%"
+            history = [int(n) for _, n in session.fetchall(history_sql, (pk, pattern, window))]
             row = session.fetchone(current_sql, (pk,))
         current = int(row[0]) if row else 0
         limit = tolerance()
-        verdict = volume_verdict(current, history, limit)
+        verdict = volume_verdict(current, history, limit, min_rows)
         return dg.AssetCheckResult(
             passed=verdict.passed,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -75,6 +89,7 @@ def build_volume_spike_check(
                 "baseline_median": verdict.baseline if verdict.baseline is not None else "none",
                 "deviation": verdict.deviation if verdict.deviation is not None else "none",
                 "tolerance": limit,
+                "noise_floor_rows": min_rows,
                 "partitions_in_baseline": len(history),
                 "note": verdict.note,
             },

@@ -108,8 +108,13 @@ QUARANTINE_COLUMNS = (
     Column("payload", "VARCHAR"),
     Column("run_id", "VARCHAR", nullable=False),
     Column("quarantined_at", "TIMESTAMP", nullable=False),
+    Column("held_rows", "BIGINT", nullable=False),
 )
-"""DESIGN §4 `quarantine_records`: one table per source, one view over all of them."""
+"""DESIGN §4 `quarantine_records`: one table per source, one view over all of them.
+
+`held_rows` is how many raw rows the record stands for: 1 for a bad line, or every row of a
+file held whole (a wrong header, a 0-byte file), so conservation sums it rather than counting.
+"""
 
 QUARANTINE_ORDERS = Table(Layer.STAGING, "quarantine_orders", QUARANTINE_COLUMNS)
 
@@ -135,5 +140,65 @@ STG_STRIPE_EVENTS = Table(Layer.STAGING, "stg_stripe_events", STRIPE_EVENT_COLUM
 """One row per Stripe event id; `copies` counts the deliveries collapsed into it."""
 
 QUARANTINE_STRIPE = Table(Layer.STAGING, "quarantine_stripe", QUARANTINE_COLUMNS)
-QUARANTINE_TABLES = (QUARANTINE_ORDERS, QUARANTINE_STRIPE)
+
+LANDED_LINE_COLUMNS = (Column("record", "VARCHAR"), Column("utf8_valid", "BOOLEAN", nullable=False))
+"""A landed line's text exactly as delivered (invalid UTF-8 kept with backslash escapes)."""
+
+CSV_LINE_COLUMNS = (*LANDED_LINE_COLUMNS, Column("has_line_end", "BOOLEAN", nullable=False))
+"""A CSV line also records whether it ended with a newline: a file cut off mid-line shows."""
+
+RAW_WMS_SHIPMENTS = Table(Layer.RAW, "raw_wms_shipments", CSV_LINE_COLUMNS + LOADER_COLUMNS)
+"""Every physical line of every WMS CSV of the hour, the header (line 1) included; a 0-byte
+file is one row without a record (line 0), so its arrival is accounted for."""
+
+WMS_SHIPMENT_COLUMNS = (
+    Column("shipment_id", "VARCHAR", nullable=False),
+    Column("order_id", "VARCHAR", nullable=False),
+    Column("status", "VARCHAR", nullable=False),
+    Column("quantity", "BIGINT", nullable=False),
+    Column("warehouse_code", "VARCHAR", nullable=False),
+    Column("event_ts", "TIMESTAMP", nullable=False),
+    Column("copies", "BIGINT", nullable=False),
+)
+STG_WMS_SHIPMENTS = Table(Layer.STAGING, "stg_wms_shipments", WMS_SHIPMENT_COLUMNS + LOADER_COLUMNS)
+"""One row per (shipment_id, event_ts); `copies` counts the landed rows collapsed into it."""
+QUARANTINE_WMS = Table(Layer.STAGING, "quarantine_wms", QUARANTINE_COLUMNS)
+
+RAW_FINANCE_REVENUE = Table(Layer.RAW, "raw_finance_revenue", CSV_LINE_COLUMNS + LOADER_COLUMNS)
+"""Every physical line of the day's finance revenue CSVs, header included (as WMS)."""
+FINANCE_REVENUE_COLUMNS = (
+    Column("business_date", "DATE", nullable=False),
+    Column("currency", "VARCHAR", nullable=False),
+    Column("gross_revenue_cents", "BIGINT", nullable=False),
+    Column("copies", "BIGINT", nullable=False),
+)
+STG_FINANCE_REVENUE = Table(
+    Layer.STAGING, "stg_finance_revenue", FINANCE_REVENUE_COLUMNS + LOADER_COLUMNS
+)
+"""One row per (business_date, currency): the latest landed report wins (a restatement)."""
+QUARANTINE_FINANCE = Table(Layer.STAGING, "quarantine_finance", QUARANTINE_COLUMNS)
+
+RAW_PRIVACY_EVENTS = Table(Layer.RAW, "raw_privacy_events", LANDED_LINE_COLUMNS + LOADER_COLUMNS)
+"""One row per delivered privacy-system JSON line, exactly as delivered."""
+PRIVACY_EVENT_COLUMNS = (
+    Column("customer_key", "VARCHAR", nullable=False),
+    Column("channel", "VARCHAR", nullable=False),
+    Column("preference_state", "VARCHAR", nullable=False),
+    Column("event_ts", "TIMESTAMP", nullable=False),
+    Column("source_record_id", "VARCHAR", nullable=False),
+    Column("copies", "BIGINT", nullable=False),
+)
+STG_PRIVACY_EVENTS = Table(
+    Layer.STAGING, "stg_privacy_events", PRIVACY_EVENT_COLUMNS + LOADER_COLUMNS
+)
+"""One row per source_record_id; event_ts in UTC with microseconds (DESIGN §8)."""
+QUARANTINE_PRIVACY = Table(Layer.STAGING, "quarantine_privacy", QUARANTINE_COLUMNS)
+
+QUARANTINE_TABLES = (
+    QUARANTINE_ORDERS,
+    QUARANTINE_STRIPE,
+    QUARANTINE_WMS,
+    QUARANTINE_FINANCE,
+    QUARANTINE_PRIVACY,
+)
 QUARANTINE_VIEW = f"{quote(Layer.STAGING.value)}.{quote('quarantine_records')}"

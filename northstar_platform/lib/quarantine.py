@@ -18,10 +18,11 @@ def quarantine_rows(
     """Rows of `quarantine_records` for records that failed validation.
 
     `quarantined_at` is the record's arrival time (`ingested_ts`), not the run's clock, so a
-    rerun of the same input writes the same rows.
+    rerun of the same input writes the same rows. `held` may carry `held_rows` (raw rows a
+    record stands for, e.g. a whole file); without it each record stands for one raw row.
     """
     if held.is_empty():
-        types = {"line_no": pl.Int64, "quarantined_at": pl.Datetime("us")}
+        types = {"line_no": pl.Int64, "quarantined_at": pl.Datetime("us"), "held_rows": pl.Int64}
         return pl.DataFrame(schema={c.name: types.get(c.name, pl.Utf8) for c in QUARANTINE_COLUMNS})
     return held.select(
         pl.lit(source).alias("source"),
@@ -34,6 +35,9 @@ def quarantine_rows(
         payload_json(held, business_columns),
         pl.lit(run_id).alias("run_id"),
         pl.col("ingested_ts").cast(pl.Datetime("us")).alias("quarantined_at"),
+        (pl.col("held_rows") if "held_rows" in held.columns else pl.lit(1))
+        .cast(pl.Int64)
+        .alias("held_rows"),
     )
 
 

@@ -49,9 +49,20 @@ class WarehouseSession(ABC):
         return rows[0] if rows else None
 
     def ensure_table(self, table: Table) -> None:
-        """Create the schema and the table of a contract if they do not exist yet."""
+        """Create the schema and the table of a contract if they do not exist yet.
+
+        Contracts only ever gain columns (DESIGN §4), so a table created by an earlier version
+        gets the missing ones added (nullable: its old rows have no value for them).
+        """
         self.execute(f"create schema if not exists {quote(table.layer.value)}")
         self.execute(table.create_sql())
+        live = {name for name, _ in self.columns(table.layer.value, table.name)}
+        for column in table.columns:
+            if column.name not in live:
+                self.execute(
+                    f"alter table {table.qualified} add column {quote(column.name)} "
+                    f"{column.sql_type}"
+                )
 
     def replace_partition(self, table: Table, partition_key: str, data: pa.Table) -> int:
         """Replace one partition of `table` with `data`.
