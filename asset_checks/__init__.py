@@ -12,14 +12,23 @@ from asset_checks.conservation import build_conservation_check
 from asset_checks.duplicates import build_no_duplicates_check
 from asset_checks.rates import build_max_rate_check
 from asset_checks.schema import build_schema_check
-from northstar_platform.defs.partitions import daily_partitions
+from northstar_platform.defs.partitions import daily_partitions, hourly_partitions
 from northstar_platform.layers import (
+    QUARANTINE_FINANCE,
     QUARANTINE_ORDERS,
+    QUARANTINE_PRIVACY,
     QUARANTINE_STRIPE,
+    QUARANTINE_WMS,
+    RAW_FINANCE_REVENUE,
     RAW_ORDERS,
+    RAW_PRIVACY_EVENTS,
     RAW_STRIPE_EVENTS,
+    RAW_WMS_SHIPMENTS,
+    STG_FINANCE_REVENUE,
     STG_ORDERS,
+    STG_PRIVACY_EVENTS,
     STG_STRIPE_EVENTS,
+    STG_WMS_SHIPMENTS,
 )
 
 __all__ = [
@@ -42,7 +51,17 @@ def build_defs() -> dg.Definitions:
             RAW_STRIPE_EVENTS,
             STG_STRIPE_EVENTS,
             QUARANTINE_STRIPE,
+            RAW_FINANCE_REVENUE,
+            STG_FINANCE_REVENUE,
+            QUARANTINE_FINANCE,
+            RAW_PRIVACY_EVENTS,
+            STG_PRIVACY_EVENTS,
+            QUARANTINE_PRIVACY,
         )
+    ]
+    checks += [
+        build_schema_check(table, partitions_def=hourly_partitions)
+        for table in (RAW_WMS_SHIPMENTS, STG_WMS_SHIPMENTS, QUARANTINE_WMS)
     ]
     checks.append(
         build_no_duplicates_check(
@@ -57,6 +76,30 @@ def build_defs() -> dg.Definitions:
             STG_STRIPE_EVENTS,
             keys=["event_id"],
             name="no_duplicate_event_id",
+            partitions_def=daily_partitions,
+        )
+    )
+    checks.append(
+        build_no_duplicates_check(
+            STG_WMS_SHIPMENTS,
+            keys=["shipment_id", "event_ts"],
+            name="no_duplicate_shipment_event",
+            partitions_def=hourly_partitions,
+        )
+    )
+    checks.append(
+        build_no_duplicates_check(
+            STG_FINANCE_REVENUE,
+            keys=["business_date", "currency"],
+            name="no_duplicate_revenue_row",
+            partitions_def=daily_partitions,
+        )
+    )
+    checks.append(
+        build_no_duplicates_check(
+            STG_PRIVACY_EVENTS,
+            keys=["source_record_id"],
+            name="no_duplicate_source_record_id",
             partitions_def=daily_partitions,
         )
     )

@@ -8,6 +8,12 @@ import dagster as dg
 
 import asset_checks
 from northstar_platform.defs.dbt import northstar_dbt_models
+from northstar_platform.defs.finance.assets import raw_finance_revenue, stg_finance_revenue
+from northstar_platform.defs.finance.checks import FINANCE_CHECKS
+from northstar_platform.defs.finance.sensors import finance_files_sensor, ingest_finance_job
+from northstar_platform.defs.fulfillment.assets import raw_wms_shipments, stg_wms_shipments
+from northstar_platform.defs.fulfillment.checks import WMS_CHECKS
+from northstar_platform.defs.fulfillment.sensors import ingest_wms_job, wms_files_sensor
 from northstar_platform.defs.orders.assets import landing_orders, raw_orders, stg_orders
 from northstar_platform.defs.orders.checks import ORDERS_CHECKS
 from northstar_platform.defs.orders.schedules import (
@@ -17,6 +23,9 @@ from northstar_platform.defs.orders.schedules import (
 from northstar_platform.defs.payments.assets import raw_stripe_events, stg_stripe_events
 from northstar_platform.defs.payments.checks import STRIPE_CHECKS
 from northstar_platform.defs.payments.sensors import ingest_stripe_job, stripe_files_sensor
+from northstar_platform.defs.preferences.assets import raw_privacy_events, stg_privacy_events
+from northstar_platform.defs.preferences.checks import PRIVACY_CHECKS
+from northstar_platform.defs.preferences.sensors import ingest_privacy_job, privacy_files_sensor
 from northstar_platform.defs.resources import build_resources
 from northstar_platform.defs.sync.assets import build_sync_assets
 from northstar_platform.defs.sync.checks import build_sync_checks
@@ -36,16 +45,32 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             stg_orders,
             raw_stripe_events,
             stg_stripe_events,
+            raw_wms_shipments,
+            stg_wms_shipments,
+            raw_finance_revenue,
+            stg_finance_revenue,
+            raw_privacy_events,
+            stg_privacy_events,
             northstar_dbt_models,
             *(a for table in synced for a in build_sync_assets(table)),
         ],
         asset_checks=[
             *ORDERS_CHECKS,
             *STRIPE_CHECKS,
+            *WMS_CHECKS,
+            *FINANCE_CHECKS,
+            *PRIVACY_CHECKS,
             *(c for table in synced for c in build_sync_checks(table)),
         ],
-        jobs=[materialize_orders_job, sync_postgres_job, ingest_stripe_job],
-        sensors=[stripe_files_sensor],
+        jobs=[
+            materialize_orders_job,
+            sync_postgres_job,
+            ingest_stripe_job,
+            ingest_wms_job,
+            ingest_finance_job,
+            ingest_privacy_job,
+        ],
+        sensors=[stripe_files_sensor, wms_files_sensor, finance_files_sensor, privacy_files_sensor],
         schedules=[materialize_orders_job_schedule, sync_postgres_job_schedule],
         resources=build_resources(settings),
         executor=dg.in_process_executor,

@@ -18,6 +18,17 @@ from northstar_platform.errors import NorthstarError
 STAGING_STEPS = {
     "orders": ["raw/raw_orders", "staging/stg_orders", "staging/quarantine_orders"],
     "stripe": ["raw/raw_stripe_events", "staging/stg_stripe_events", "staging/quarantine_stripe"],
+    "wms": ["raw/raw_wms_shipments", "staging/stg_wms_shipments", "staging/quarantine_wms"],
+    "finance": [
+        "raw/raw_finance_revenue",
+        "staging/stg_finance_revenue",
+        "staging/quarantine_finance",
+    ],
+    "privacy": [
+        "raw/raw_privacy_events",
+        "staging/stg_privacy_events",
+        "staging/quarantine_privacy",
+    ],
 }
 """Sources whose held records can be re-validated: the partition is reloaded from its landed
 files (so a corrected file replaces the bad one) and validated again."""
@@ -81,7 +92,11 @@ def list_held(
 
 @quarantine.command()
 @click.option("--source", required=True, type=click.Choice(sorted(STAGING_STEPS)))
-@click.option("--partition", required=True, help="Partition key (YYYY-MM-DD) to re-validate.")
+@click.option(
+    "--partition",
+    required=True,
+    help="Partition key to re-validate: YYYY-MM-DD, or YYYY-MM-DD-HH:00 for wms (hourly).",
+)
 @click.pass_context
 def release(ctx: click.Context, source: str, partition: str) -> None:
     """Re-validate one partition of SOURCE: records that pass now rejoin staging."""
@@ -92,7 +107,7 @@ def release(ctx: click.Context, source: str, partition: str) -> None:
 
         from northstar_platform.definitions import build_definitions
         from northstar_platform.layers import QUARANTINE_VIEW
-        from northstar_platform.runner import materialize_range
+        from northstar_platform.runner import run_partition
         from northstar_platform.settings import get_settings
 
         settings = get_settings()
@@ -110,7 +125,8 @@ def release(ctx: click.Context, source: str, partition: str) -> None:
         started = time.monotonic()
         keys = [dg.AssetKey.from_user_string(k) for k in STAGING_STEPS[source]]
         with dg.DagsterInstance.get() as instance:
-            report = materialize_range(defs, instance, [partition], keys)
+            job = defs.resolve_implicit_global_asset_job_def()
+            report = run_partition(job, instance, keys, partition)
         after = held()
         cli.console.print(
             f"{source} {partition}: {before - after} record(s) released, {after} still held "

@@ -135,27 +135,37 @@ def materialize_range(
 ) -> RangeReport:
     """Materialize `selection` (default: every asset) for each daily partition in `keys`.
 
-    Unpartitioned assets (the watermark sync) run once first; then per-day assets one run per
-    day; then single-run assets once per contiguous range of days whose runs succeeded.
+    Unpartitioned assets (the watermark sync) run once first; then hourly assets (WMS) one run
+    per hour of every day; then per-day assets one run per day; then single-run assets once per
+    contiguous range of days whose runs succeeded.
     """
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
     selected = set(selection) if selection is not None else set(graph.get_all_asset_keys())
     ranged = sorted(k for k in selected if _is_single_run(graph, k))
     unpartitioned = sorted(k for k in selected if graph.get(k).partitions_def is None)
-    per_day = sorted(selected - set(ranged) - set(unpartitioned))
+    hourly = sorted(k for k in selected - set(ranged) if _is_hourly(graph, k))
+    per_day = sorted(selected - set(ranged) - set(unpartitioned) - set(hourly))
     report = RangeReport()
     if unpartitioned:
         _execute(job, instance, unpartitioned, "-", "PostgreSQL sync", report, progress)
-    passed = list(keys)
-    if per_day:
-        passed = []
-        for key in keys:
-            ok = _execute(job, instance, per_day, key, "ingest + stage", report, progress, key)
-            if ok:
-                passed.append(key)
-            else:
-                report.blocked.append(key)
+    # A failed hour holds back its day's single-run models only when they read hourly assets.
+    hours_feed_ranged = bool(set(hourly) & _ancestors(graph, ranged))
+    held_back: set[str] = set()
+    for key in keys if hourly else []:
+        failed_hours = _execute_hours(job, instance, hourly, key, report, progress)
+        report.blocked.extend(failed_hours)
+        if failed_hours and hours_feed_ranged:
+            held_back.add(key)
+    passed = []
+    for key in keys:
+        ok = not per_day or _execute(
+            job, instance, per_day, key, "ingest + stage", report, progress, key
+        )
+        if not ok:
+            report.blocked.append(key)
+        if ok and key not in held_back:
+            passed.append(key)
     for first, last in contiguous(passed) if ranged else []:
         window = {
             "dagster/asset_partition_range_start": first,
@@ -164,6 +174,61 @@ def materialize_range(
         label = f"{first}..{last}"
         _execute(job, instance, ranged, label, "dbt models", report, progress, tags=window)
     return report
+
+
+def run_partition(
+    job: Any,
+    instance: dg.DagsterInstance,
+    selection: Iterable[dg.AssetKey],
+    partition_key: str,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RangeReport:
+    """One run of `selection` for one partition (a day or an hour), as a sensor's run would."""
+    report = RangeReport()
+    if not _execute(
+        job, instance, sorted(selection), partition_key, "re-run", report, progress, partition_key
+    ):
+        report.blocked.append(partition_key)
+    return report
+
+
+def _execute_hours(
+    job: Any,
+    instance: dg.DagsterInstance,
+    selection: list[dg.AssetKey],
+    day: str,
+    report: RangeReport,
+    progress: Callable[[str], None],
+) -> list[str]:
+    """One run per hour of `day` for the hourly assets; returns the hours that failed."""
+    started = time.monotonic()
+    failed = []
+    for hour in range(24):
+        key = f"{day}-{hour:02d}:00"
+        if not _execute(job, instance, selection, key, "hour", report, lambda _: None, key):
+            failed.append(key)
+    state = f"BLOCKED {', '.join(k[-5:] for k in failed)}" if failed else "ok"
+    progress(f"{day}  24 hourly runs (WMS)  {state}  {time.monotonic() - started:.1f}s")
+    return failed
+
+
+def _is_hourly(graph: Any, key: dg.AssetKey) -> bool:
+    partitions = graph.get(key).partitions_def
+    return isinstance(
+        partitions, dg.TimeWindowPartitionsDefinition
+    ) and partitions.cron_schedule.startswith("0 * ")
+
+
+def _ancestors(graph: Any, keys: Iterable[dg.AssetKey]) -> set[dg.AssetKey]:
+    """Every asset upstream of `keys`."""
+    seen: set[dg.AssetKey] = set()
+    todo = list(keys)
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
 
 
 def _is_single_run(graph: Any, key: dg.AssetKey) -> bool:

@@ -7,13 +7,19 @@ detected" — never as a match (DESIGN §9).
 
 from collections.abc import Callable
 
-from northstar_platform.layers import QUARANTINE_VIEW, STG_STRIPE_EVENTS, Layer, quote
+from northstar_platform.layers import (
+    QUARANTINE_VIEW,
+    STG_STRIPE_EVENTS,
+    STG_WMS_SHIPMENTS,
+    Layer,
+    Table,
+    quote,
+)
 from northstar_platform.resources.warehouse import WarehouseSession
 
 AUDIT_ORDER_MISMATCHES = f"{quote(Layer.AUDIT.value)}.{quote('audit_order_mismatches')}"
-STG_STRIPE = STG_STRIPE_EVENTS.qualified
 
-BUILT_QUARANTINE_SOURCES = {"orders", "stripe"}
+BUILT_QUARANTINE_SOURCES = {"orders", "stripe", "wms", "finance"}
 BUILT_AUDIT_CLASSES = {"audit_order_mismatches": {"DUPLICATE_ORDER"}}
 
 
@@ -32,14 +38,23 @@ def _audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
     return lambda session: _count(session, sql, (mismatch_type,))
 
 
-def _collapsed_stripe_retries(session: WarehouseSession) -> int:
-    return _count(session, f"select coalesce(sum(copies - 1), 0) from {STG_STRIPE}", ())  # noqa: S608
+def _collapsed(table: Table) -> Callable[[WarehouseSession], int]:
+    sql = f"select coalesce(sum(copies - 1), 0) from {table.qualified}"  # noqa: S608
+    return lambda session: (
+        _count(session, sql, ()) if session.table_exists(table.layer.value, table.name) else 0
+    )
+
+
+COLLAPSED = {
+    "duplicates:stripe:event_id": _collapsed(STG_STRIPE_EVENTS),
+    "duplicates:wms:shipment_event": _collapsed(STG_WMS_SHIPMENTS),
+}
 
 
 def detector_for(key: str) -> Callable[[WarehouseSession], int] | None:
     """The counting function for one manifest key, or None when it is not built yet."""
-    if key == "duplicates:stripe:event_id":
-        return _collapsed_stripe_retries
+    if key in COLLAPSED:
+        return COLLAPSED[key]
     parts = key.split(":")
     if len(parts) == 3 and parts[0] == "quarantine" and parts[1] in BUILT_QUARANTINE_SOURCES:
         return _quarantine(parts[1], parts[2])

@@ -6,8 +6,9 @@ shipment time (and sometimes a `picked` row before it), a delivered one also a `
 
 Defects never remove the only row of a shipment (that would also be a missing shipment):
 malformed rows, the partial file's cut-off line and the wrong-header file's rows are all
-*extra* `picked` rows of orders whose real rows are elsewhere. The late wave moves half the
-rows of two earlier hours into a second file of that hour, landed later.
+*extra* `picked` rows of orders whose real rows are elsewhere. They all share one *trip hour*
+(with the wrong-header file beside it), the only hour whose 1% quarantine gate fails. The late
+wave moves half the rows of two earlier hours into a second file of that hour, landed later.
 """
 
 import datetime as dt
@@ -50,6 +51,8 @@ class WmsFiles:
     files: dict[str, bytes] = field(default_factory=dict)
     late: dict[str, bytes] = field(default_factory=dict)
     rows: int = 0
+    trip_hour: dt.datetime | None = None
+    """The one hour whose quarantine rate trips the gate (every row-level defect is there)."""
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -72,10 +75,13 @@ def build_wms(rng: random.Random, days: DemoDays, orders: list[Order], plan: Fau
     earlier = [h for h in clean if h.date() < last_day] if days.count > 1 else clean
     late_hours = rng.sample(earlier, min(LATE_FILES, len(earlier)))
     rest = [h for h in clean if h not in late_hours]
-    specials: list[dt.datetime | None] = [*rng.sample(rest, min(3, len(rest))), None, None, None]
-    resent, partial, header = specials[:3]
+    specials: list[dt.datetime | None] = [*rng.sample(rest, min(2, len(rest))), None, None]
+    # Every row-level defect shares one trip hour: an hour holds a few dozen rows, so a single
+    # bad row already exceeds the 1% quarantine gate, and the gate must trip in one hour only.
+    resent, trip = specials[:2]
+    partial = header = trip
 
-    out = WmsFiles()
+    out = WmsFiles(trip_hour=trip)
     for hour in sorted(late_hours):
         moved = set(rng.sample(lines[hour], len(lines[hour]) // 2))
         out.late[_key(hour, 2)] = (HEADER + "".join(x for x in lines[hour] if x in moved)).encode()
@@ -92,13 +98,12 @@ def build_wms(rng: random.Random, days: DemoDays, orders: list[Order], plan: Fau
         extra[_key(header, 2)] = WRONG_HEADER + "".join(picked)
     out.counts["quarantine:wms:header_matches"] = int(header is not None)
 
-    targets = [h for h in clean if h not in late_hours and h != resent]
     for rule in MALFORMED_RULES:
-        count = scaled(len(seen), 0.0002, 2) if targets else 0
+        count = scaled(len(seen), 0.0002, 2) if trip is not None else 0
         for _ in range(count):
-            hour = rng.choice(targets)
-            text = _malformed(rule, _picked(rng, rng.choice(hours[hour]), seen), rng)
-            lines[hour].insert(rng.randint(0, len(lines[hour])), text)
+            assert trip is not None
+            text = _malformed(rule, _picked(rng, rng.choice(hours[trip]), seen), rng)
+            lines[trip].insert(rng.randint(0, len(lines[trip])), text)
         out.counts[f"quarantine:wms:{rule}"] = count
     if partial is not None:
         line = _picked(rng, rng.choice(hours[partial]), seen).line

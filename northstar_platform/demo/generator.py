@@ -50,7 +50,8 @@ Stripe files (`stripe/YYYY/MM/DD/events-NNN.jsonl`):
 - `quarantine:stripe:id_present` — JSON lines without an `id`.
 - `late_files:stripe` — files of the late wave (an earlier day's `events-005.jsonl`).
 
-WMS files (`wms/YYYY/MM/DD/HH/shipments-N.csv`):
+WMS files (`wms/YYYY/MM/DD/HH/shipments-N.csv`; every row-level defect and the wrong-header
+file share one trip hour, the only hour whose 1% quarantine gate fails):
 - `quarantine:wms:column_count_matches` — rows with 5 fields instead of 6.
 - `quarantine:wms:quantity_integer` — quantity `two` or `1.5`.
 - `quarantine:wms:event_ts_parses` — event_ts on day 32 of a month.
@@ -199,7 +200,10 @@ def build_demo(config: DemoConfig) -> DemoData:
         "dsr_requests": len(dsr.files),
         "late_files": len(late),
     }
-    checks = {manifest.QUARANTINE_RATE_CHECK: _quarantine_outcomes(days, orders)}
+    checks = {
+        manifest.QUARANTINE_RATE_CHECK: _quarantine_outcomes(days, orders),
+        manifest.WMS_QUARANTINE_RATE_CHECK: _wms_gate_outcomes(days, wms.trip_hour),
+    }
     return DemoData(
         customers=customers,
         orders=orders,
@@ -260,6 +264,12 @@ def load_manifest(home: Path) -> dict:
 
 def _customer_count(config: DemoConfig) -> int:
     return max(MIN_CUSTOMERS, round(CUSTOMERS_PER_SCALE * config.scale))
+
+
+def _wms_gate_outcomes(days: DemoDays, trip: dt.datetime | None) -> dict[str, str]:
+    """pass/fail per landing hour of the WMS 1% quarantine gate: only the trip hour fails."""
+    hours = [days.begin(0) + dt.timedelta(hours=n) for n in range(24 * days.count)]
+    return {f"{h:%Y-%m-%d-%H}:00": "fail" if h == trip else "pass" for h in hours}
 
 
 def _quarantine_outcomes(days: DemoDays, orders: list[Order]) -> dict[str, str]:

@@ -55,6 +55,7 @@ DEFECTS: dict[str, str] = {
 }
 
 QUARANTINE_RATE_CHECK = "stg_orders.quarantine_rate_within_threshold"
+WMS_QUARANTINE_RATE_CHECK = "stg_wms_shipments.quarantine_rate_within_threshold"
 SOURCE_KEYS = (
     "orders",
     "customers",

@@ -1,8 +1,8 @@
 """`northstar demo`: generate, materialize every demo day, land the late wave, summarize.
 
-The late wave shows the landing-zone sensors at work: the Stripe sensor ticks once before the
-first pass (its cursor then covers every on-time file) and once after the late files land,
-and only the days it asks for are materialized again.
+The late wave shows the landing-zone sensors at work: each source's sensor ticks once before
+the first pass (its cursor then covers every on-time file) and once after the late files land,
+and only the partitions they ask for (Stripe days, WMS hours) are materialized again.
 """
 
 from collections.abc import Callable
@@ -12,21 +12,40 @@ import dagster as dg
 from rich.console import Console
 
 from northstar_platform import launch
+from northstar_platform.defs.finance.sensors import finance_files_sensor
+from northstar_platform.defs.fulfillment.sensors import wms_files_sensor
 from northstar_platform.defs.payments.sensors import stripe_files_sensor
 from northstar_platform.demo.generator import DemoConfig, generate, land_late_files
 from northstar_platform.demo.summary import print_summary
 from northstar_platform.errors import NorthstarError
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.warehouse import DuckDBWarehouse
-from northstar_platform.runner import RangeReport, materialize_range
+from northstar_platform.runner import RangeReport, run_partition
 from northstar_platform.settings import Settings
 
+SENSORS = {
+    "payments": stripe_files_sensor,
+    "fulfillment": wms_files_sensor,
+    "finance": finance_files_sensor,
+}
+"""The landing sensors the demo ticks, by the asset group each one's runs materialize."""
 
-def _tick(landing: LandingResource, cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
-    with dg.build_sensor_context(cursor=cursor, resources={"landing": landing}) as context:
-        result = stripe_files_sensor(context)
-    assert isinstance(result, dg.SensorResult)
-    return list(result.run_requests or []), result.cursor
+
+def _tick(
+    landing: LandingResource, cursors: dict[str, str | None]
+) -> tuple[dict[str, list[str]], dict[str, str | None]]:
+    """One evaluation of every landing sensor: partitions asked for per group, new cursors."""
+    asked: dict[str, list[str]] = {}
+    advanced: dict[str, str | None] = {}
+    for group, sensor in SENSORS.items():
+        with dg.build_sensor_context(
+            cursor=cursors.get(group), resources={"landing": landing}
+        ) as context:
+            result = sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        asked[group] = sorted(str(r.partition_key) for r in result.run_requests or [])
+        advanced[group] = result.cursor
+    return asked, advanced
 
 
 def _merge(into: RangeReport, other: RangeReport) -> None:
@@ -50,17 +69,19 @@ def run_demo(
     manifest = generate(
         config, settings.source_dsn, landing.get_zone(), settings.home, progress=say
     )
-    _, cursor = _tick(landing, None)  # the first pass below covers every on-time file
+    _, cursors = _tick(landing, {})  # the first pass below covers every on-time file
     report, defs = launch.materialize(settings, manifest["partitions"], None, say)
     late = land_late_files(landing.get_zone(), settings.home)
-    requests, cursor = _tick(landing, cursor)
-    days = sorted(str(r.partition_key) for r in requests)
-    asked = ", ".join(days) or "no day"
-    say(f"late wave: {len(late)} files landed; the Stripe sensor asks for {asked}")
-    payments = dg.AssetSelection.groups("payments").resolve(defs.resolve_asset_graph())
+    asked, cursors = _tick(landing, cursors)
+    wanted = "; ".join(f"{g}: {', '.join(keys) or 'nothing'}" for g, keys in asked.items())
+    say(f"late wave: {len(late)} files landed; the sensors ask for {wanted}")
+    graph = defs.resolve_asset_graph()
     with dg.DagsterInstance.get() as instance:
-        for day in days:
-            _merge(report, materialize_range(defs, instance, [day], payments, progress=say))
+        for group, partitions in asked.items():
+            selection = dg.AssetSelection.groups(group).resolve(graph)
+            job = defs.resolve_implicit_global_asset_job_def()
+            for partition in partitions:
+                _merge(report, run_partition(job, instance, selection, partition, say))
     keys: list[Any] = [k.path for k in defs.resolve_asset_graph().get_all_asset_keys()]
     with DuckDBWarehouse(path=str(settings.duckdb_path)).connect(read_only=True) as session:
         ok = print_summary(console, session, report, manifest, keys)

@@ -1,0 +1,221 @@
+"""Assets and checks of a landed CSV source (WMS drops, finance reports), built from its contract.
+
+Both sources share one shape (`lib/csv_records`): raw keeps every physical line of the
+partition's files; staging types, validates and de-duplicates them, holding bad lines (or whole
+files) in the source's quarantine table in the same transaction. The partition is rebuilt
+from every file in its folder, so the result does not depend on the order files arrived in.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import polars as pl
+import pyarrow as pa
+
+from asset_checks import build_conservation_check, build_max_rate_check
+from asset_checks.baseline import build_volume_spike_check
+from northstar_platform.defs.staging import staging_outs, staging_results, write_staged_partition
+from northstar_platform.layers import Table
+from northstar_platform.lib.csv_records import CsvContract, landed_row_count, lines_table, stage_csv
+from northstar_platform.lib.quarantine import quarantine_rows
+from northstar_platform.resources.landing import LandingResource, LandingZone
+from northstar_platform.resources.warehouse import WarehouseResource
+from northstar_platform.settings import get_settings
+
+VOLUME_WINDOW = 14
+"""Earlier partitions in the volume baseline (issue 4: the last 14)."""
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """Everything that differs between two CSV sources."""
+
+    contract: CsvContract
+    raw: Table
+    staged: Table
+    held: Table
+    partitions_def: dg.PartitionsDefinition
+    prefix_of: Callable[[str], str]
+    """Partition key → its landing folder (`wms/2026/11/01/10/`)."""
+    group: str
+    derive: Callable[[pl.DataFrame], pl.DataFrame]
+    """Columns the rules need beyond the typed values (e.g. lag after arrival)."""
+    same_hour_baseline: bool = False
+    """Compare an hour's volume with the same hour of earlier days (hourly sources)."""
+    volume_noise_rows: int = 0
+    """A volume this close to the baseline passes whatever the ratio (small partitions)."""
+
+    def files(self, zone: LandingZone, partition_key: str) -> list[Any]:
+        """The partition's landed CSV files."""
+        return [o for o in zone.list(self.prefix_of(partition_key)) if o.key.endswith(".csv")]
+
+
+def build_csv_assets(source: CsvSource) -> list[dg.AssetsDefinition]:
+    """The raw asset and the staging multi-asset (staged rows + quarantine) of one source."""
+    name = source.contract.source
+
+    @dg.asset(
+        key=source.raw.asset_key,
+        partitions_def=source.partitions_def,
+        group_name=source.group,
+        kinds={"duckdb"},
+        pool="warehouse_write",
+        description=f"Every physical line of every {name} CSV landed in the partition's folder, "
+        "header included, exactly as delivered, with source_file, line_no, has_line_end, "
+        "ingested_ts (file arrival) and run_id.",
+    )
+    def _raw(
+        context: dg.AssetExecutionContext, landing: LandingResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        zone = landing.get_zone()
+        files = source.files(zone, context.partition_key)
+        tables = [
+            lines_table(
+                zone.read_bytes(obj.key),
+                partition_key=context.partition_key,
+                source_file=obj.key,
+                ingested_ts=obj.last_modified,
+                run_id=context.run_id,
+            )
+            for obj in files
+        ]
+        landed = pa.concat_tables(tables) if tables else pa.table({})
+        with warehouse.connect() as session:
+            session.ensure_table(source.raw)
+            with session.transaction():
+                rows = session.replace_partition(source.raw, context.partition_key, landed)
+        return dg.MaterializeResult(metadata={"rows": rows, "files": len(files)})
+
+    @dg.multi_asset(
+        name=source.staged.name,
+        outs=staging_outs(
+            source.staged,
+            source.held,
+            f"Valid {name} rows, one per ({', '.join(source.contract.key)}); `copies` counts "
+            "the landed rows collapsed into it.",
+            f"{name} lines (or whole files) held back, with the rule they broke.",
+        ),
+        deps=[source.raw.asset_key],
+        partitions_def=source.partitions_def,
+        group_name=source.group,
+        pool="warehouse_write",
+    )
+    def _staging(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> tuple[dg.MaterializeResult, dg.MaterializeResult]:
+        pk = context.partition_key
+        with warehouse.connect() as session:
+            raw = pl.from_arrow(session.fetch_partition(source.raw, pk))
+            assert isinstance(raw, pl.DataFrame)
+            result = stage_csv(source.contract, raw, source.derive)
+            held = quarantine_rows(
+                result.held,
+                source=name,
+                record_ref=source.contract.key[0],
+                business_columns=["record"],
+                run_id=context.run_id,
+            )
+            staged = result.staged.with_columns(run_id=pl.lit(context.run_id)).select(
+                source.staged.column_names
+            )
+            write_staged_partition(
+                session, pk, (source.staged, staged.to_arrow()), (source.held, held.to_arrow())
+            )
+        counts = {
+            "rows_in": raw.height,
+            "headers": result.headers,
+            "staged": staged.height,
+            "quarantined": held.height,
+            "held_rows": int(held["held_rows"].sum()) if held.height else 0,
+            "duplicates_collapsed": result.collapsed,
+        }
+        return staging_results(source.staged, source.held, counts)
+
+    return [_raw, _staging]
+
+
+def build_csv_checks(source: CsvSource) -> list[dg.AssetChecksDefinition]:
+    """Conservation (landed = raw; raw = headers + staged + collapsed + held), quarantine
+    rate and volume against the trailing median, all blocking."""
+    raw_t, staged_t, held_t = source.raw.qualified, source.staged.qualified, source.held.qualified
+    count_raw = f"select count(*) from {raw_t} where partition_key = ?"  # noqa: S608
+    accepted_headers = (
+        f"select count(*) from {raw_t} where partition_key = ? and line_no = 1 "  # noqa: S608
+        f"and source_file not in (select source_file from {held_t} "
+        "where partition_key = ? and rule = 'header_matches')"
+    )
+    staged_rows = (
+        f"select count(*), coalesce(sum(copies - 1), 0) from {staged_t} where partition_key = ?"  # noqa: S608
+    )
+    held_rows = f"select coalesce(sum(held_rows), 0) from {held_t} where partition_key = ?"  # noqa: S608
+
+    def one(resources: Mapping[str, Any], sql: str, params: tuple[str, ...]) -> tuple[Any, ...]:
+        with resources["warehouse"].connect() as session:
+            row = session.fetchone(sql, params)
+        return row or (0, 0)
+
+    def landed(ctx: dg.AssetCheckExecutionContext, res: Mapping[str, Any]) -> dict[str, int]:
+        zone = res["landing"].get_zone()
+        files = source.files(zone, ctx.partition_key)
+        return {"landed_rows": sum(landed_row_count(zone.read_bytes(o.key)) for o in files)}
+
+    def raw(ctx: dg.AssetCheckExecutionContext, res: Mapping[str, Any]) -> dict[str, int]:
+        return {"raw": int(one(res, count_raw, (ctx.partition_key,))[0])}
+
+    def outcomes(ctx: dg.AssetCheckExecutionContext, res: Mapping[str, Any]) -> dict[str, int]:
+        pk = ctx.partition_key
+        staged, collapsed = one(res, staged_rows, (pk,))
+        return {
+            "headers": int(one(res, accepted_headers, (pk, pk))[0]),
+            "staged": int(staged),
+            "collapsed_duplicates": int(collapsed),
+            "held_rows": int(one(res, held_rows, (pk,))[0]),
+        }
+
+    def held_ratio(ctx: dg.AssetCheckExecutionContext, res: Mapping[str, Any]) -> tuple[int, int]:
+        pk = ctx.partition_key
+        return int(one(res, held_rows, (pk,))[0]), int(one(res, count_raw, (pk,))[0])
+
+    name = source.contract.source
+    return [
+        # On staging, not raw: a re-sent file doubles the raw lines of its hour but not the
+        # distinct records that flow on, and it is the records the gate protects.
+        build_volume_spike_check(
+            source.staged,
+            window=VOLUME_WINDOW,
+            tolerance=lambda: get_settings().landing_volume_tolerance,
+            min_rows=source.volume_noise_rows,
+            partitions_def=source.partitions_def,
+            same_hour=source.same_hour_baseline,
+        ),
+        build_conservation_check(
+            source.raw.asset_key,
+            description=f"Lines in the partition's landed {name} files = rows in {raw_t} "
+            "(a 0-byte file counts as one row).",
+            inputs=landed,
+            outputs=raw,
+            required_resource_keys={"landing", "warehouse"},
+            partitions_def=source.partitions_def,
+        ),
+        build_conservation_check(
+            source.staged.asset_key,
+            description="raw rows = accepted header lines + staged rows + collapsed duplicates "
+            "+ held rows (a file held whole counts all its rows).",
+            inputs=raw,
+            outputs=outcomes,
+            required_resource_keys={"warehouse"},
+            partitions_def=source.partitions_def,
+        ),
+        build_max_rate_check(
+            source.staged.asset_key,
+            name="quarantine_rate_within_threshold",
+            description="Held rows / raw rows of the partition stay at or under "
+            "NORTHSTAR_LANDING_QUARANTINE_MAX_RATE (default 1%).",
+            ratio=held_ratio,
+            max_rate=lambda: get_settings().landing_quarantine_max_rate,
+            required_resource_keys={"warehouse"},
+            partitions_def=source.partitions_def,
+        ),
+    ]
