@@ -48,8 +48,14 @@ class CsvSource:
     """A volume this close to the baseline passes whatever the ratio (small partitions)."""
 
     def files(self, zone: LandingZone, partition_key: str) -> list[Any]:
-        """The partition's landed CSV files."""
-        return [o for o in zone.list(self.prefix_of(partition_key)) if o.key.endswith(".csv")]
+        """The partition's landed CSV files: directly in its folder, as the sensor sees them
+        (a sub-folder such as `archive/` is not part of the partition)."""
+        prefix = self.prefix_of(partition_key)
+        return [
+            o
+            for o in zone.list(prefix)
+            if o.key.endswith(".csv") and "/" not in o.key.removeprefix(prefix)
+        ]
 
 
 def build_csv_assets(source: CsvSource) -> list[dg.AssetsDefinition]:
@@ -123,6 +129,10 @@ def build_csv_assets(source: CsvSource) -> list[dg.AssetsDefinition]:
             write_staged_partition(
                 session, pk, (source.staged, staged.to_arrow()), (source.held, held.to_arrow())
             )
+        # A file held whole is a producer-side format change: say so in the run's log (the
+        # alert sinks pick up warnings and failed checks), not only in the quarantine table.
+        for row in held.filter(pl.col("held_rows") > 1).iter_rows(named=True):
+            context.log.warning(f"{row['source_file']} held whole: {row['reason']}")
         counts = {
             "rows_in": raw.height,
             "headers": result.headers,

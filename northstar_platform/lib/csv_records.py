@@ -56,6 +56,8 @@ def split_physical_lines(data: bytes) -> list[tuple[str | None, bool, bool]]:
     if not data:
         return [(None, True, False)]
     data = data.removeprefix(b"\xef\xbb\xbf")
+    if not data:  # a byte-order mark alone: one empty line, held as a wrong header
+        return [("", True, False)]
     lines = data.split(b"\n")
     ended = [True] * (len(lines) - 1) + [False]
     if lines[-1] == b"":

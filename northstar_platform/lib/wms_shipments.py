@@ -6,6 +6,7 @@ UTC, a naive time is UTC (DESIGN §8's rule, applied to every landed source).
 """
 
 import datetime as dt
+import re
 from typing import Any
 
 import pandera.polars as pa
@@ -32,21 +33,23 @@ TYPED = {
 
 
 def parse_timestamp(text: str) -> dt.datetime | None:
-    """An ISO-8601 instant as naive UTC (offsets converted, naive = UTC); None if unreadable."""
+    """An ISO-8601 instant as naive UTC (offsets converted, naive = UTC); None if unreadable
+    or if converting it to UTC leaves the calendar (`0001-01-01T00:00:00+01:00`)."""
     try:
         value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+    except (ValueError, OverflowError):
         return None
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+"""A plain integer literal that fits BIGINT whatever its digits (at most 18 of them)."""
 
 
 def parse_integer(text: str) -> int | None:
-    """A plain integer literal (`12`, `-3`), not `1.5`, `two` or `1e3`; None otherwise."""
+    """A plain integer literal (`12`, `-3`), not `1.5`, `two`, `1e3` or `-+5`; None otherwise."""
     text = text.strip()
-    digits = text.removeprefix("-").removeprefix("+")
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
-        return None
-    return int(text)
+    return int(text) if INTEGER.fullmatch(text) else None
 
 
 def _text(value: str) -> str | None:
