@@ -30,6 +30,15 @@ EXPECTED_EDGES = {
     ("raw/raw_stripe_events", ""),
     ("staging/stg_stripe_events", "raw/raw_stripe_events"),
     ("staging/quarantine_stripe", "raw/raw_stripe_events"),
+    ("raw/raw_wms_shipments", ""),
+    ("staging/stg_wms_shipments", "raw/raw_wms_shipments"),
+    ("staging/quarantine_wms", "raw/raw_wms_shipments"),
+    ("raw/raw_finance_revenue", ""),
+    ("staging/stg_finance_revenue", "raw/raw_finance_revenue"),
+    ("staging/quarantine_finance", "raw/raw_finance_revenue"),
+    ("raw/raw_privacy_events", ""),
+    ("staging/stg_privacy_events", "raw/raw_privacy_events"),
+    ("staging/quarantine_privacy", "raw/raw_privacy_events"),
     # The PostgreSQL sync of each table in northstar_platform/sync_tables.json.
     *(
         edge

@@ -94,7 +94,7 @@ def test_release_of_an_unknown_source_is_refused(tmp_path: Path, fresh_pg_dsn: s
         "quarantine",
         "release",
         "--source",
-        "wms",
+        "invoices",
         "--partition",
         DAY,
     )
