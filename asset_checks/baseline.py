@@ -9,14 +9,13 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import dagster as dg
-
+from asset_checks import suite
+from asset_checks.suite import Assertion, CheckContext
 from northstar_platform.layers import Table
-from northstar_platform.resources.warehouse import WarehouseResource
 
 
 @dataclass(frozen=True)
-class Verdict:
+class VolumeVerdict:
     """How a partition's volume compares with its baseline."""
 
     passed: bool
@@ -27,30 +26,29 @@ class Verdict:
 
 def volume_verdict(
     current: int, history: list[int], tolerance: float, min_rows: int = 0
-) -> Verdict:
+) -> VolumeVerdict:
     """Pass when |current - median(history)| / median(history) <= tolerance, or when the
     difference is at most `min_rows` rows (small partitions are noisy: 3 rows vs 6 is -50%)."""
     if not history:
-        return Verdict(True, None, None, "no earlier partition with rows: nothing to compare")
+        return VolumeVerdict(True, None, None, "no earlier partition with rows: nothing to compare")
     baseline = float(statistics.median(history))
     deviation = (current - baseline) / baseline
     if abs(current - baseline) <= min_rows and abs(deviation) > tolerance:
         note = f"within {min_rows} rows of the baseline: below the noise floor"
-        return Verdict(True, baseline, round(deviation, 4), note)
-    return Verdict(abs(deviation) <= tolerance, baseline, round(deviation, 4), "")
+        return VolumeVerdict(True, baseline, round(deviation, 4), note)
+    return VolumeVerdict(abs(deviation) <= tolerance, baseline, round(deviation, 4), "")
 
 
-def build_volume_spike_check(
+def volume_within_baseline(
     table: Table,
     *,
     window: int,
     tolerance: Callable[[], float],
-    partitions_def: dg.PartitionsDefinition,
-    name: str = "volume_within_baseline",
     min_rows: int = 0,
     same_hour: bool = False,
-) -> dg.AssetChecksDefinition:
-    """A blocking check of the partition's row count against the trailing median.
+    name: str = "volume_within_baseline",
+) -> Assertion:
+    """The partition's row count against the trailing median of earlier partitions.
 
     `same_hour` compares an hourly partition (`YYYY-MM-DD-HH:00`) with the same hour of
     earlier days, since volumes follow the time of day; `min_rows` is the noise floor.
@@ -62,37 +60,25 @@ def build_volume_spike_check(
     )
     current_sql = f"select count(*) from {table.qualified} where partition_key = ?"  # noqa: S608
 
-    @dg.asset_check(
-        asset=table.asset_key,
-        name=name,
-        blocking=True,
-        partitions_def=partitions_def,
-        description=f"Rows of the partition within the tolerance of the median of the last "
-        f"{window} earlier partitions with rows.",
-    )
-    def _check(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-    ) -> dg.AssetCheckResult:
-        pk = context.partition_key
-        with warehouse.connect() as session:
-            pattern = f"%{pk[-6:]}" if same_hour else "%"
-            history = [int(n) for _, n in session.fetchall(history_sql, (pk, pattern, window))]
-            row = session.fetchone(current_sql, (pk,))
-        current = int(row[0]) if row else 0
+    def evaluate(context: CheckContext) -> suite.Verdict:
+        pk = context.partition_key or ""
+        pattern = f"%{pk[-6:]}" if same_hour else "%"
+        history = [int(n) for _, n in context.session.fetchall(history_sql, (pk, pattern, window))]
+        current = context.count(current_sql, (pk,))
         limit = tolerance()
         verdict = volume_verdict(current, history, limit, min_rows)
-        return dg.AssetCheckResult(
-            passed=verdict.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "rows": current,
-                "baseline_median": verdict.baseline if verdict.baseline is not None else "none",
-                "deviation": verdict.deviation if verdict.deviation is not None else "none",
-                "tolerance": limit,
-                "noise_floor_rows": min_rows,
-                "partitions_in_baseline": len(history),
-                "note": verdict.note,
-            },
-        )
+        return verdict.passed, {
+            "rows": current,
+            "baseline_median": verdict.baseline if verdict.baseline is not None else "none",
+            "deviation": verdict.deviation if verdict.deviation is not None else "none",
+            "tolerance": limit,
+            "noise_floor_rows": min_rows,
+            "partitions_in_baseline": len(history),
+            "note": verdict.note,
+        }
 
-    return _check
+    description = (
+        f"Rows of the partition within the tolerance of the median of the last {window} "
+        f"earlier partitions with rows{' at the same hour of day' if same_hour else ''}."
+    )
+    return Assertion(table.asset_key, name, description, evaluate)

@@ -1,9 +1,7 @@
 """Schema check: a table's live columns and types equal its contract."""
 
-import dagster as dg
-
+from asset_checks.suite import Assertion, CheckContext, Verdict
 from northstar_platform.layers import Table
-from northstar_platform.resources.warehouse import WarehouseResource
 
 TYPE_FAMILIES = {
     "VARCHAR": "text",
@@ -48,26 +46,17 @@ def schema_differences(contract: Table, live: list[tuple[str, str]]) -> list[str
     return problems
 
 
-def build_schema_check(
-    table: Table, *, partitions_def: dg.PartitionsDefinition | None = None
-) -> dg.AssetChecksDefinition:
+def matches_contract(table: Table) -> Assertion:
     """`matches_contract`: the table has exactly the contract's columns, in type families."""
 
-    @dg.asset_check(
-        asset=table.asset_key,
-        name="matches_contract",
-        blocking=True,
-        partitions_def=partitions_def,
-        description=f"{table.qualified} has exactly the columns and types of its contract.",
-    )
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as session:
-            live = session.columns(table.layer.value, table.name)
+    def evaluate(context: CheckContext) -> Verdict:
+        live = context.session.columns(table.layer.value, table.name)
         problems = schema_differences(table, live)
-        return dg.AssetCheckResult(
-            passed=not problems,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"differences": "; ".join(problems) or "none", "columns": len(live)},
-        )
+        return not problems, {"differences": "; ".join(problems) or "none", "columns": len(live)}
 
-    return _check
+    return Assertion(
+        table.asset_key,
+        "matches_contract",
+        f"{table.qualified} has exactly the columns and types of its contract.",
+        evaluate,
+    )

@@ -1,4 +1,4 @@
-"""The one entry point of the code location: merges defs/ and asset_checks/, applies policy.
+"""The one entry point of the code location: every domain's assets, check suites, jobs and sensors.
 
 Platform-wide policy lives here once: the in-process executor (DuckDB admits one writer
 process, DESIGN §3) and the resources bound from the settings.
@@ -6,7 +6,6 @@ process, DESIGN §3) and the resources bound from the settings.
 
 import dagster as dg
 
-import asset_checks
 from northstar_platform.defs.dbt import northstar_dbt_models
 from northstar_platform.defs.finance.assets import raw_finance_revenue, stg_finance_revenue
 from northstar_platform.defs.finance.checks import FINANCE_CHECKS
@@ -38,7 +37,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Every asset, check, job, schedule and resource of the platform."""
     settings = settings or get_settings()
     synced = load_sync_tables(settings.sync_config)
-    platform = dg.Definitions(
+    return dg.Definitions(
         assets=[
             landing_orders,
             raw_orders,
@@ -75,7 +74,6 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )
-    return dg.Definitions.merge(platform, asset_checks.build_defs())
 
 
 defs = build_definitions()

@@ -6,7 +6,7 @@ files) in the source's quarantine table in the same transaction. The partition i
 from every file in its folder, so the result does not depend on the order files arrived in.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +14,15 @@ import dagster as dg
 import polars as pl
 import pyarrow as pa
 
-from asset_checks import build_conservation_check, build_max_rate_check
-from asset_checks.baseline import build_volume_spike_check
+from asset_checks import (
+    CheckContext,
+    build_check_suite,
+    conserves_records,
+    matches_contract,
+    max_rate,
+    no_duplicates,
+    volume_within_baseline,
+)
 from northstar_platform.defs.staging import staging_outs, staging_results, write_staged_partition
 from northstar_platform.layers import Table
 from northstar_platform.lib.csv_records import CsvContract, landed_row_count, lines_table, stage_csv
@@ -40,6 +47,8 @@ class CsvSource:
     prefix_of: Callable[[str], str]
     """Partition key → its landing folder (`wms/2026/11/01/10/`)."""
     group: str
+    duplicate_check: str
+    """Name of the check that no key repeats after de-duplication."""
     derive: Callable[[pl.DataFrame], pl.DataFrame]
     """Columns the rules need beyond the typed values (e.g. lag after arrival)."""
     same_hour_baseline: bool = False
@@ -147,8 +156,9 @@ def build_csv_assets(source: CsvSource) -> list[dg.AssetsDefinition]:
 
 
 def build_csv_checks(source: CsvSource) -> list[dg.AssetChecksDefinition]:
-    """Conservation (landed = raw; raw = headers + staged + collapsed + held), quarantine
-    rate and volume against the trailing median, all blocking."""
+    """Two suites, all blocking. After raw: landed = raw, the contract. After staging:
+    raw = accepted headers + staged + collapsed + held rows, the quarantine rate, no duplicate
+    key, the volume against the trailing median, and the contracts of both outputs."""
     raw_t, staged_t, held_t = source.raw.qualified, source.staged.qualified, source.held.qualified
     count_raw = f"select count(*) from {raw_t} where partition_key = ?"  # noqa: S608
     accepted_headers = (
@@ -156,76 +166,81 @@ def build_csv_checks(source: CsvSource) -> list[dg.AssetChecksDefinition]:
         f"and source_file not in (select source_file from {held_t} "
         "where partition_key = ? and rule = 'header_matches')"
     )
-    staged_rows = (
-        f"select count(*), coalesce(sum(copies - 1), 0) from {staged_t} where partition_key = ?"  # noqa: S608
-    )
+    staged_rows = f"select count(*) from {staged_t} where partition_key = ?"  # noqa: S608
+    collapsed = f"select coalesce(sum(copies - 1), 0) from {staged_t} where partition_key = ?"  # noqa: S608
     held_rows = f"select coalesce(sum(held_rows), 0) from {held_t} where partition_key = ?"  # noqa: S608
 
-    def one(resources: Mapping[str, Any], sql: str, params: tuple[str, ...]) -> tuple[Any, ...]:
-        with resources["warehouse"].connect() as session:
-            row = session.fetchone(sql, params)
-        return row or (0, 0)
+    def landed(ctx: CheckContext) -> dict[str, int]:
+        files = source.files(ctx.zone, ctx.partition_key or "")
+        return {"landed_rows": sum(landed_row_count(ctx.zone.read_bytes(o.key)) for o in files)}
 
-    def landed(ctx: dg.AssetCheckExecutionContext, res: Mapping[str, Any]) -> dict[str, int]:
-        zone = res["landing"].get_zone()
-        files = source.files(zone, ctx.partition_key)
-        return {"landed_rows": sum(landed_row_count(zone.read_bytes(o.key)) for o in files)}
+    def raw(ctx: CheckContext) -> dict[str, int]:
+        return {"raw": ctx.count(count_raw, (ctx.partition_key,))}
 
-    def raw(ctx: dg.AssetCheckExecutionContext, res: Mapping[str, Any]) -> dict[str, int]:
-        return {"raw": int(one(res, count_raw, (ctx.partition_key,))[0])}
-
-    def outcomes(ctx: dg.AssetCheckExecutionContext, res: Mapping[str, Any]) -> dict[str, int]:
+    def outcomes(ctx: CheckContext) -> dict[str, int]:
         pk = ctx.partition_key
-        staged, collapsed = one(res, staged_rows, (pk,))
         return {
-            "headers": int(one(res, accepted_headers, (pk, pk))[0]),
-            "staged": int(staged),
-            "collapsed_duplicates": int(collapsed),
-            "held_rows": int(one(res, held_rows, (pk,))[0]),
+            "headers": ctx.count(accepted_headers, (pk, pk)),
+            "staged": ctx.count(staged_rows, (pk,)),
+            "collapsed_duplicates": ctx.count(collapsed, (pk,)),
+            "held_rows": ctx.count(held_rows, (pk,)),
         }
 
-    def held_ratio(ctx: dg.AssetCheckExecutionContext, res: Mapping[str, Any]) -> tuple[int, int]:
+    def held_ratio(ctx: CheckContext) -> tuple[int, int]:
         pk = ctx.partition_key
-        return int(one(res, held_rows, (pk,))[0]), int(one(res, count_raw, (pk,))[0])
+        return ctx.count(held_rows, (pk,)), ctx.count(count_raw, (pk,))
 
     name = source.contract.source
-    return [
-        # On staging, not raw: a re-sent file doubles the raw lines of its hour but not the
-        # distinct records that flow on, and it is the records the gate protects.
-        build_volume_spike_check(
-            source.staged,
-            window=VOLUME_WINDOW,
-            tolerance=lambda: get_settings().landing_volume_tolerance,
-            min_rows=source.volume_noise_rows,
-            partitions_def=source.partitions_def,
-            same_hour=source.same_hour_baseline,
-        ),
-        build_conservation_check(
+    after_raw = [
+        conserves_records(
             source.raw.asset_key,
             description=f"Lines in the partition's landed {name} files = rows in {raw_t} "
             "(a 0-byte file counts as one row).",
             inputs=landed,
             outputs=raw,
-            required_resource_keys={"landing", "warehouse"},
-            partitions_def=source.partitions_def,
         ),
-        build_conservation_check(
+        matches_contract(source.raw),
+    ]
+    after_staging = [
+        conserves_records(
             source.staged.asset_key,
             description="raw rows = accepted header lines + staged rows + collapsed duplicates "
             "+ held rows (a file held whole counts all its rows).",
             inputs=raw,
             outputs=outcomes,
-            required_resource_keys={"warehouse"},
-            partitions_def=source.partitions_def,
         ),
-        build_max_rate_check(
+        max_rate(
             source.staged.asset_key,
             name="quarantine_rate_within_threshold",
             description="Held rows / raw rows of the partition stay at or under "
             "NORTHSTAR_LANDING_QUARANTINE_MAX_RATE (default 1%).",
             ratio=held_ratio,
-            max_rate=lambda: get_settings().landing_quarantine_max_rate,
-            required_resource_keys={"warehouse"},
+            threshold=lambda: get_settings().landing_quarantine_max_rate,
+        ),
+        no_duplicates(source.staged, keys=source.contract.key, name=source.duplicate_check),
+        # On staging, not raw: a re-sent file doubles the raw lines of its hour but not the
+        # distinct records that flow on, and it is the records the gate protects.
+        volume_within_baseline(
+            source.staged,
+            window=VOLUME_WINDOW,
+            tolerance=lambda: get_settings().landing_volume_tolerance,
+            min_rows=source.volume_noise_rows,
+            same_hour=source.same_hour_baseline,
+        ),
+        matches_contract(source.staged),
+        matches_contract(source.held),
+    ]
+    return [
+        build_check_suite(
+            f"{source.raw.name}_checks",
+            after_raw,
             partitions_def=source.partitions_def,
+            required_resource_keys={"landing", "warehouse"},
+        ),
+        build_check_suite(
+            f"{source.staged.name}_checks",
+            after_staging,
+            partitions_def=source.partitions_def,
+            required_resource_keys={"warehouse"},
         ),
     ]

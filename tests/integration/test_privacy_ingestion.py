@@ -83,9 +83,8 @@ def payload(record: str) -> str:
 
 
 def privacy_definitions() -> dg.Definitions:
-    """The slice as the lead will wire it: assets, its checks, the contract checks, the job."""
-    from asset_checks import build_no_duplicates_check, build_schema_check
-    from northstar_platform.defs.partitions import daily_partitions
+    """The privacy slice alone (assets, its two check suites, job, sensor), so these tests
+    need no PostgreSQL; `test_the_slice_is_wired_into_the_code_location` checks the wiring."""
     from northstar_platform.defs.preferences.assets import raw_privacy_events, stg_privacy_events
     from northstar_platform.defs.preferences.checks import PRIVACY_CHECKS
     from northstar_platform.defs.preferences.sensors import (
@@ -93,26 +92,11 @@ def privacy_definitions() -> dg.Definitions:
         privacy_files_sensor,
     )
     from northstar_platform.defs.resources import build_resources
-    from northstar_platform.layers import (
-        QUARANTINE_PRIVACY,
-        RAW_PRIVACY_EVENTS,
-        STG_PRIVACY_EVENTS,
-    )
     from northstar_platform.settings import get_settings
 
-    contract_checks = [
-        build_schema_check(table, partitions_def=daily_partitions)
-        for table in (RAW_PRIVACY_EVENTS, STG_PRIVACY_EVENTS, QUARANTINE_PRIVACY)
-    ]
-    no_duplicates = build_no_duplicates_check(
-        STG_PRIVACY_EVENTS,
-        keys=["source_record_id"],
-        name="no_duplicate_source_record_id",
-        partitions_def=daily_partitions,
-    )
     return dg.Definitions(
         assets=[raw_privacy_events, stg_privacy_events],
-        asset_checks=[*PRIVACY_CHECKS, *contract_checks, no_duplicates],
+        asset_checks=PRIVACY_CHECKS,
         jobs=[ingest_privacy_job],
         sensors=[privacy_files_sensor],
         resources=build_resources(get_settings()),
@@ -645,3 +629,32 @@ def test_s3_drop_is_requested_by_the_sensor_and_ingested(
             "unaccounted": 0,
         },
     )
+
+
+def test_the_slice_is_wired_into_the_code_location(northstar_env: Path):
+    from northstar_platform.definitions import build_definitions
+
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {
+        "raw/raw_privacy_events",
+        "staging/stg_privacy_events",
+        "staging/quarantine_privacy",
+    } <= keys
+    checks = {
+        (k.asset_key.to_user_string(), k.name)
+        for k in graph.asset_check_keys
+        if "privacy" in k.asset_key.to_user_string()
+    }
+    assert checks == {
+        ("raw/raw_privacy_events", "volume_within_baseline"),
+        ("raw/raw_privacy_events", "conserves_records"),
+        ("raw/raw_privacy_events", "matches_contract"),
+        ("staging/stg_privacy_events", "conserves_records"),
+        ("staging/stg_privacy_events", "quarantine_rate_within_threshold"),
+        ("staging/stg_privacy_events", "no_duplicate_source_record_id"),
+        ("staging/stg_privacy_events", "matches_contract"),
+        ("staging/quarantine_privacy", "matches_contract"),
+    }
+    assert defs.resolve_sensor_def("privacy_files_sensor").job_name == "ingest_privacy_job"

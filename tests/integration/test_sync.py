@@ -1077,7 +1077,7 @@ def test_rows_without_a_key_are_dead_lettered_until_reviewed(
     first = platform.run()
     assert not first.success  # the blocking dead_letters_reviewed check fails the run
     assert first.failures == [
-        "staging__quarantine_core_preferences_dead_letters_reviewed: DagsterAssetCheckFailedError"
+        "quarantine_core_preferences_checks: DagsterAssetCheckFailedError"
     ]
     (export_file,) = [o[0] for o in platform.query("select source_file from ops.sync_loads")]
     expected = passing_checks(

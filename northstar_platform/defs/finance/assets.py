@@ -24,6 +24,7 @@ FINANCE_SOURCE = CsvSource(
     partitions_def=daily_partitions,
     prefix_of=finance_prefix,
     group="finance",
+    duplicate_check="no_duplicate_revenue_row",
     derive=with_arrival_lag,
 )
 

@@ -30,6 +30,7 @@ WMS_SOURCE = CsvSource(
     partitions_def=hourly_partitions,
     prefix_of=wms_prefix,
     group="fulfillment",
+    duplicate_check="no_duplicate_shipment_event",
     derive=with_arrival_lag,
     same_hour_baseline=True,
     volume_noise_rows=HOURLY_VOLUME_NOISE_ROWS,
