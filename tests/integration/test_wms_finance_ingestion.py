@@ -986,3 +986,42 @@ def test_release_of_a_wms_hour_after_a_corrected_file(
     ]
     after = runner.invoke(cli.main, ["quarantine", "list", "--source", "wms", "--tsv"])
     assert after.output.splitlines() == ["# 0 quarantined records"]
+
+
+def test_wms_volume_compares_an_hour_with_the_same_hour_of_earlier_days(platform: Platform):
+    """Hour 10 carries 120 rows a day, hour 11 only 5. Against the *same hour* of earlier days
+    a fourth day's 10:00 of 120 passes and its 11:00 of 120 (+2300%, 115 rows above) fails;
+    against the previous hours (which mix 5s and 120s) both would be judged on a blend."""
+
+    def rows(day: str, hour: int, count: int) -> bytes:
+        lines = [
+            f"s-{day}-{hour}-{n:03},o-{n:03},shipped,1,WH-A,{day}T{hour:02}:05:00Z"
+            for n in range(count)
+        ]
+        return csv(WMS_HEADER, *lines)
+
+    days = ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
+    for day in days:
+        y, m, d = day.split("-")
+        platform.drop(f"wms/{y}/{m}/{d}/10/s.csv", rows(day, 10, 120), at(day, "10:30:00"))
+        eleven = 120 if day == days[-1] else 5
+        platform.drop(f"wms/{y}/{m}/{d}/11/s.csv", rows(day, 11, eleven), at(day, "11:30:00"))
+
+    report = platform.run_hours([f"{day}-{hour}:00" for day in days for hour in (10, 11)])
+
+    volume = {
+        p: (passed, meta["rows"], meta["baseline_median"], meta["partitions_in_baseline"])
+        for (_, c, p), (passed, meta) in checks_by_key(report).items()
+        if c == "volume_within_baseline"
+    }
+    assert volume == {
+        "2024-03-01-10:00": (True, 120, "none", 0),
+        "2024-03-01-11:00": (True, 5, "none", 0),
+        "2024-03-02-10:00": (True, 120, 120.0, 1),
+        "2024-03-02-11:00": (True, 5, 5.0, 1),
+        "2024-03-03-10:00": (True, 120, 120.0, 2),
+        "2024-03-03-11:00": (True, 5, 5.0, 2),
+        "2024-03-04-10:00": (True, 120, 120.0, 3),
+        "2024-03-04-11:00": (False, 120, 5.0, 3),
+    }
+    assert report.blocked == ["2024-03-04-11:00"]

@@ -24,3 +24,16 @@ def test_spikes_and_drops_beyond_the_tolerance_fail():
     assert volume_verdict(50, [100], 0.5).passed
     assert not volume_verdict(49, [100], 0.5).passed
     assert volume_verdict(0, [100, 100], 0.5).deviation == -1.0
+
+
+def test_the_noise_floor_passes_small_absolute_swings_only():
+    # 20 rows against a median of 50 is -60%, but only 30 rows: under a floor of 50 it passes.
+    quiet = volume_verdict(20, [50, 48, 52], 0.5, min_rows=50)
+    assert quiet.passed
+    assert quiet.deviation == -0.6
+    assert quiet.note == "within 50 rows of the baseline: below the noise floor"
+    # 0 rows against a median of 51 is 51 rows away: beyond the floor, the ratio decides.
+    assert not volume_verdict(0, [51, 50, 52], 0.5, min_rows=50).passed
+    # A floor never fails what the ratio passes.
+    assert volume_verdict(60, [50], 0.5, min_rows=5).passed
+    assert volume_verdict(60, [50], 0.5, min_rows=5).note == ""
