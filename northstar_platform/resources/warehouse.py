@@ -34,6 +34,16 @@ class WarehouseSession(ABC):
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         """One query's result as an Arrow table."""
 
+    def fetch_arrow_batches(
+        self, sql: str, params: Sequence[Any] = (), rows: int = 1 << 18
+    ) -> Iterator[pa.RecordBatch]:
+        """One query's result in Arrow batches of at most `rows` rows.
+
+        Streamed where the driver can (DuckDB), so a large result is never held whole; here,
+        fetched whole and then cut.
+        """
+        yield from self.fetch_arrow(sql, params).to_batches(rows)
+
     @abstractmethod
     def insert_arrow(self, table: Table, data: pa.Table) -> int:
         """Append `data` (columns named as the contract) to `table`; return the row count."""
@@ -106,6 +116,10 @@ class WarehouseSession(ABC):
         return [(str(c), str(t)) for c, t in rows]
 
 
+STREAM_MEMORY_LIMIT = "256MB"
+"""DuckDB's buffer pool while a result is streamed (`DuckDBSession.fetch_arrow_batches`)."""
+
+
 class DuckDBSession(WarehouseSession):
     """A DuckDB connection (the embedded default)."""
 
@@ -121,18 +135,35 @@ class DuckDBSession(WarehouseSession):
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         return self.connection.sql(sql, params=list(params)).to_arrow_table()
 
+    def fetch_arrow_batches(
+        self, sql: str, params: Sequence[Any] = (), rows: int = 1 << 18
+    ) -> Iterator[pa.RecordBatch]:
+        """Streamed with DuckDB's buffer pool capped at `STREAM_MEMORY_LIMIT`.
+
+        A scan leaves every block it read cached, up to DuckDB's default limit of 80% of RAM:
+        streaming a day of raw Stripe lines (~1 GB on disk) kept ~0.9 GB resident next to the
+        Python side's work. A streamed result is read once, so the cache only costs memory.
+        The limit goes back to DuckDB's default afterwards (sessions never set another).
+        """
+        self.connection.execute(f"set memory_limit = '{STREAM_MEMORY_LIMIT}'")
+        reader = self.connection.sql(sql, params=list(params)).to_arrow_reader(rows)
+        try:
+            yield from reader
+        finally:
+            reader.close()
+            self.connection.execute("reset memory_limit")
+
     def insert_arrow(self, table: Table, data: pa.Table) -> int:
         if data.num_rows == 0:
             return 0
         columns = ", ".join(quote(c) for c in table.column_names)
-        self.connection.register("_northstar_incoming", data.select(table.column_names))
-        try:
-            self.connection.execute(
-                f"insert into {table.qualified} ({columns}) "  # noqa: S608
-                f"select {columns} from _northstar_incoming"
-            )
-        finally:
-            self.connection.unregister("_northstar_incoming")
+        # A relation, not `register`: DuckDB 2.0 keeps a registered table referenced until the
+        # transaction ends, so a partition written in many inserts held all of them in memory.
+        self.connection.from_arrow(data.select(table.column_names)).query(
+            "_northstar_incoming",
+            f"insert into {table.qualified} ({columns}) "  # noqa: S608
+            f"select {columns} from _northstar_incoming",
+        )
         return data.num_rows
 
     @contextmanager
