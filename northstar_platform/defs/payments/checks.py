@@ -10,8 +10,9 @@ from asset_checks import (
     volume_within_baseline,
 )
 from northstar_platform.defs.partitions import daily_partitions
-from northstar_platform.defs.payments.assets import split_lines, stripe_prefix
+from northstar_platform.defs.payments.assets import stripe_prefix
 from northstar_platform.layers import QUARANTINE_STRIPE, RAW_STRIPE_EVENTS, STG_STRIPE_EVENTS
+from northstar_platform.lib.landed_lines import count_lines
 from northstar_platform.settings import get_settings
 
 COUNT = "select count(*) from {table} where partition_key = ?"
@@ -27,7 +28,7 @@ def _landed(ctx: CheckContext) -> dict[str, int]:
     files = [
         o for o in ctx.zone.list(stripe_prefix(ctx.partition_key or "")) if o.key.endswith(".jsonl")
     ]
-    return {"landed_lines": sum(len(split_lines(ctx.zone.read_bytes(o.key))) for o in files)}
+    return {"landed_lines": sum(count_lines(ctx.zone.read_bytes(o.key)) for o in files)}
 
 
 def _raw(ctx: CheckContext) -> dict[str, int]:
