@@ -1076,9 +1076,7 @@ def test_rows_without_a_key_are_dead_lettered_until_reviewed(
 
     first = platform.run()
     assert not first.success  # the blocking dead_letters_reviewed check fails the run
-    assert first.failures == [
-        "quarantine_core_preferences_checks: DagsterAssetCheckFailedError"
-    ]
+    assert first.failures == ["quarantine_core_preferences_checks: DagsterAssetCheckFailedError"]
     (export_file,) = [o[0] for o in platform.query("select source_file from ops.sync_loads")]
     expected = passing_checks(
         landed=5, rows_in=5, inserted=2, dead_lettered=3, before=0, after=2,
