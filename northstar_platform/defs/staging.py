@@ -1,5 +1,7 @@
 """What every staging step shares: two outputs (valid rows, held rows) written together."""
 
+from collections.abc import Iterable
+
 import dagster as dg
 import pyarrow as pa
 
@@ -18,11 +20,15 @@ def staging_outs(
     }
 
 
+Rows = pa.Table | Iterable[pa.Table]
+"""One Arrow table, or chunks of one (a large partition is converted a chunk at a time)."""
+
+
 def write_staged_partition(
     session: WarehouseSession,
     partition_key: str,
-    staged: tuple[Table, pa.Table],
-    held: tuple[Table, pa.Table],
+    staged: tuple[Table, Rows],
+    held: tuple[Table, Rows],
 ) -> None:
     """Replace one partition of staging and of its quarantine in one transaction.
 
@@ -34,7 +40,12 @@ def write_staged_partition(
     refresh_quarantine_view(session)
     with session.transaction():
         for table, rows in (staged, held):
-            session.replace_partition(table, partition_key, rows)
+            if isinstance(rows, pa.Table):
+                session.replace_partition(table, partition_key, rows)
+                continue
+            session.replace_partition(table, partition_key, pa.table({}))
+            for chunk in rows:
+                session.insert_arrow(table, chunk)
 
 
 def staging_results(

@@ -1,9 +1,10 @@
-"""The batch paths of the Stripe slice give exactly the per-line answers.
+"""The batch paths of the Stripe slice give exactly the per-line and whole-day answers.
 
-`lines_table` splits a file with Arrow and `parse_records` reads most lines with pyarrow
-(`lib/strict_json`). Each is checked against the definition it must equal: `split_lines`, and
-`parse_record` line by line. Expected values come from those definitions, never from the code
-under test.
+`lines_table` splits a file with Arrow, `parse_records` reads most lines with pyarrow
+(`lib/strict_json`) and `StripeDay` stages a day batch by batch. Each is checked against the
+definition it must equal: `split_lines`, `parse_record` line by line, and a whole-day pass
+written out below (the staging algorithm before batching). Expected values come from those
+definitions, never from the code under test.
 """
 
 import datetime as dt
@@ -13,13 +14,26 @@ from typing import Any
 import polars as pl
 import pytest
 
+from northstar_platform.layers import STG_STRIPE_EVENTS
+from northstar_platform.lib import stripe_staging
 from northstar_platform.lib.landed_lines import count_lines, lines_table, split_lines
+from northstar_platform.lib.loading import collapse_duplicates
+from northstar_platform.lib.quarantine import quarantine_rows
 from northstar_platform.lib.strict_json import read_strict
-from northstar_platform.lib.stripe_events import PARSED, STRICT_SCHEMA, parse_record, parse_records
+from northstar_platform.lib.stripe_events import (
+    PARSED,
+    STRICT_SCHEMA,
+    STRIPE_RULES,
+    parse_record,
+    parse_records,
+)
+from northstar_platform.lib.stripe_staging import StripeDay
+from northstar_platform.lib.validation import validate_rows
 
 ARRIVAL = dt.datetime(2024, 3, 1, 10, 0)
 CREATED = 1709283600
 """2024-03-01T09:00:00Z: an hour before ARRIVAL."""
+LABEL = "raw.raw_stripe_events"
 
 
 def event(event_id: Any = "evt_1", **top: Any) -> dict[str, Any]:
@@ -193,3 +207,136 @@ def test_lines_table_and_count_lines_agree_with_split_lines(data: bytes):
         split_lines(data)
     )
     assert count_lines(data) == len(split_lines(data))
+
+
+# --------------------------------------------------------------------------------------------
+# StripeDay: batch by batch = the whole day at once
+# --------------------------------------------------------------------------------------------
+
+
+def whole_day(raw: pl.DataFrame, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """The staging step before batching, verbatim: parse, collapse, validate, hold."""
+    parsed = parse_records(raw)
+    unparsed = parsed.filter(pl.col("parse_rule").is_not_null()).with_columns(
+        rule=pl.col("parse_rule"), reason=pl.col("parse_reason")
+    )
+    events = parsed.filter(pl.col("parse_rule").is_null())
+    copies = events.filter(pl.col("event_id").is_not_null()).group_by("event_id").len("copies")
+    kept, _ = collapse_duplicates(events, ["event_id"])
+    kept = kept.join(copies, on="event_id", how="left").with_columns(
+        pl.col("copies").fill_null(1).cast(pl.Int64)
+    )
+    result = validate_rows(kept, STRIPE_RULES, LABEL)
+    held_ids = result.quarantined.filter(pl.col("event_id").is_not_null())
+    held_events = pl.concat(
+        [
+            events.join(held_ids.select("event_id", "rule", "reason"), on="event_id"),
+            result.quarantined.filter(pl.col("event_id").is_null()),
+        ],
+        how="diagonal_relaxed",
+    )
+    duplicates = int(result.valid["copies"].sum() - result.valid.height)
+    held = quarantine_rows(
+        pl.concat([unparsed, held_events], how="diagonal_relaxed"),
+        source="stripe",
+        record_ref="event_id",
+        business_columns=["record"],
+        run_id=run_id,
+    )
+    staged = result.valid.with_columns(
+        created_at=pl.from_epoch("created", time_unit="s").cast(pl.Datetime("us")),
+        run_id=pl.lit(run_id),
+    ).select([c.name for c in STG_STRIPE_EVENTS.columns])
+    counts = {
+        "rows_in": raw.height,
+        "staged": staged.height,
+        "quarantined": held.height,
+        "duplicates_collapsed": duplicates,
+    }
+    return staged, held, counts
+
+
+def ev(event_id: str | None, **top: Any) -> str:
+    return json.dumps(event(event_id, **top))
+
+
+DAY_FILES: list[tuple[str, dt.datetime, list[str]]] = [
+    # name, arrival, lines
+    (
+        "b.jsonl",
+        ARRIVAL,
+        [
+            ev("evt_ok"),
+            ev("evt_retry"),
+            ev("evt_held", type="charge.disputed"),  # first delivery breaks a rule
+            ev("evt_later_bad"),  # first delivery fine, a later one breaks a rule
+            ev(None),
+            "not json",
+            ev("evt_retry"),
+        ],
+    ),
+    ("a.jsonl", ARRIVAL + dt.timedelta(hours=1), [ev("evt_retry"), ev("evt_held"), "[1]"]),
+    # c and d arrive at the same instant: the name decides.
+    ("d.jsonl", ARRIVAL + dt.timedelta(hours=2), [ev("evt_tie"), ev("evt_later_bad", created=0)]),
+    ("c.jsonl", ARRIVAL + dt.timedelta(hours=2), [ev("evt_tie", created=CREATED + 1)]),
+    ("e.jsonl", ARRIVAL + dt.timedelta(hours=3), [ev("evt_held"), ev(None), ev("evt_ok2")]),
+]
+
+
+def day_raw() -> pl.DataFrame:
+    rows = [
+        {
+            "record": line,
+            "utf8_valid": True,
+            "partition_key": "2024-03-01",
+            "source_file": f"stripe/2024/03/01/{name}",
+            "line_no": n,
+            "ingested_ts": arrived,
+            "run_id": "raw-run",
+        }
+        for name, arrived, lines in DAY_FILES
+        for n, line in enumerate(lines, 1)
+    ]
+    return pl.DataFrame(rows).sort("ingested_ts", "source_file", "line_no")
+
+
+@pytest.mark.parametrize(("batch", "reverse"), [(1, False), (2, True), (5, False), (100, True)])
+def test_a_day_staged_batch_by_batch_equals_the_whole_day_at_once(
+    batch: int, reverse: bool, monkeypatch: pytest.MonkeyPatch
+):
+    """In batches of any size, in landing order or backwards: the same rows and counts."""
+    monkeypatch.setattr(stripe_staging, "WRITE_ROWS", 2)
+    raw = day_raw()
+    expected_staged, expected_held, expected_counts = whole_day(raw, "run-1")
+    asked: list[tuple[str, list[int]]] = []
+
+    def records(source_file: str, line_nos: list[int]) -> pl.DataFrame:
+        asked.append((source_file, sorted(line_nos)))
+        rows = raw.filter(pl.col("source_file") == source_file, pl.col("line_no").is_in(line_nos))
+        return rows.select("line_no", "record")
+
+    files = raw["source_file"].unique().to_list()
+    day = StripeDay(partition_key="2024-03-01", run_id="run-1", files=files)
+    starts = list(range(0, raw.height, batch))
+    for start in reversed(starts) if reverse else starts:
+        day.add(raw.slice(start, batch))
+    chunks, held, counts = day.finish(records)
+    columns = [c.name for c in STG_STRIPE_EVENTS.columns]
+    staged = pl.concat([chunk.select(columns) for chunk in chunks])
+    assert counts == expected_counts
+    assert staged.sort("event_id").to_dicts() == expected_staged.sort("event_id").to_dicts()
+    assert held.sort("source_file", "line_no").to_dicts() == (
+        expected_held.sort("source_file", "line_no").to_dicts()
+    )
+    # The day has every case: retries, a held event with all its copies, null ids.
+    assert counts == {"rows_in": 16, "staged": 5, "quarantined": 7, "duplicates_collapsed": 4}
+    # Only the valid copies of the held event were read back.
+    assert sorted(asked) == [("stripe/2024/03/01/a.jsonl", [2]), ("stripe/2024/03/01/e.jsonl", [1])]
+
+
+def test_an_empty_day_stages_nothing():
+    day = StripeDay(partition_key="2024-03-01", run_id="run-1", files=[])
+    chunks, held, counts = day.finish(lambda name, lines: pl.DataFrame())
+    assert list(chunks) == []
+    assert held.is_empty()
+    assert counts == {"rows_in": 0, "staged": 0, "quarantined": 0, "duplicates_collapsed": 0}

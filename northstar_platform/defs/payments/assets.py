@@ -4,8 +4,9 @@ Partitioned by landing day (the `stripe/YYYY/MM/DD/` folder): a file that lands 
 old day's folder re-materializes that day (the sensor asks for it), and the partition is
 rebuilt from every file in the folder, so the result does not depend on arrival order.
 
-A day can hold millions of lines (issue 4: 8M, ~3 GB): raw is written file by file inside
-its one transaction, so memory follows the largest file, not the day.
+A day can hold millions of lines (issue 4: 8M, ~3 GB): both steps stream it, file by file
+into raw and batch by batch out of raw, inside one transaction each, so memory follows the
+largest batch and the day's parsed fields, never the day's text.
 """
 
 import dagster as dg
@@ -18,16 +19,32 @@ from northstar_platform.layers import (
     QUARANTINE_STRIPE,
     RAW_STRIPE_EVENTS,
     STG_STRIPE_EVENTS,
+    quote,
 )
 from northstar_platform.lib.landed_lines import lines_table, split_lines
-from northstar_platform.lib.loading import collapse_duplicates, date_path, with_loader_columns
-from northstar_platform.lib.quarantine import quarantine_rows
-from northstar_platform.lib.stripe_events import STRIPE_RULES, parse_records
-from northstar_platform.lib.validation import validate_rows
+from northstar_platform.lib.loading import date_path, with_loader_columns
+from northstar_platform.lib.stripe_staging import StripeDay
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.warehouse import WarehouseResource
 
 __all__ = ["raw_stripe_events", "split_lines", "stg_stripe_events", "stripe_prefix"]
+
+BATCH_ROWS = 262_144
+"""Raw rows parsed at a time."""
+
+COLUMNS = ", ".join(quote(c) for c in RAW_STRIPE_EVENTS.column_names)
+RAW_ROWS = (
+    f"select {COLUMNS} from {RAW_STRIPE_EVENTS.qualified} "  # noqa: S608
+    "where partition_key = ?"
+)
+RAW_FILES = (
+    f"select distinct source_file from {RAW_STRIPE_EVENTS.qualified} "  # noqa: S608
+    "where partition_key = ?"
+)
+RAW_LINES = (
+    f"select line_no, record from {RAW_STRIPE_EVENTS.qualified} "  # noqa: S608
+    "where partition_key = ? and source_file = ?"
+)
 
 
 def stripe_prefix(partition_key: str) -> str:
@@ -86,52 +103,22 @@ def stg_stripe_events(
 ) -> tuple[dg.MaterializeResult, dg.MaterializeResult]:
     """Parse, collapse retries on event id (earliest arrival kept) and validate one day."""
     pk = context.partition_key
+    columns = [c.name for c in STG_STRIPE_EVENTS.columns]
     with warehouse.connect() as session:
-        raw = pl.from_arrow(session.fetch_partition(RAW_STRIPE_EVENTS, pk))
-        assert isinstance(raw, pl.DataFrame)
-        parsed = parse_records(raw)
-        unparsed = parsed.filter(pl.col("parse_rule").is_not_null()).with_columns(
-            rule=pl.col("parse_rule"), reason=pl.col("parse_reason")
-        )
-        events = parsed.filter(pl.col("parse_rule").is_null())
-        copies = events.filter(pl.col("event_id").is_not_null()).group_by("event_id").len("copies")
-        kept, _ = collapse_duplicates(events, ["event_id"])
-        kept = kept.join(copies, on="event_id", how="left").with_columns(
-            pl.col("copies").fill_null(1).cast(pl.Int64)
-        )
-        result = validate_rows(kept, STRIPE_RULES, "raw.raw_stripe_events")
-        # A held event holds every delivery of it: retries count as collapsed only into a
-        # staged event (`copies`), so raw = staged + quarantined + sum(copies - 1) holds.
-        held_ids = result.quarantined.filter(pl.col("event_id").is_not_null())
-        held_events = pl.concat(
-            [
-                events.join(held_ids.select("event_id", "rule", "reason"), on="event_id"),
-                result.quarantined.filter(pl.col("event_id").is_null()),
-            ],
-            how="diagonal_relaxed",
-        )
-        duplicates = int(result.valid["copies"].sum() - result.valid.height)
-        held = quarantine_rows(
-            pl.concat([unparsed, held_events], how="diagonal_relaxed"),
-            source="stripe",
-            record_ref="event_id",
-            business_columns=["record"],
-            run_id=context.run_id,
-        )
-        staged = result.valid.with_columns(
-            created_at=pl.from_epoch("created", time_unit="s").cast(pl.Datetime("us")),
-            run_id=pl.lit(context.run_id),
-        ).select([c.name for c in STG_STRIPE_EVENTS.columns])
+        files = [str(name) for (name,) in session.fetchall(RAW_FILES, (pk,))]
+        day = StripeDay(partition_key=pk, run_id=context.run_id, files=files)
+        for batch in session.fetch_arrow_batches(RAW_ROWS, (pk,), BATCH_ROWS):
+            day.add(pl.DataFrame(batch))
+
+        def records(source_file: str, line_nos: list[int]) -> pl.DataFrame:
+            rows = pl.DataFrame(session.fetch_arrow(RAW_LINES, (pk, source_file)))
+            return rows.filter(pl.col("line_no").is_in(line_nos))
+
+        staged, held, counts = day.finish(records)
         write_staged_partition(
             session,
             pk,
-            (STG_STRIPE_EVENTS, staged.to_arrow()),
+            (STG_STRIPE_EVENTS, (chunk.select(columns).to_arrow() for chunk in staged)),
             (QUARANTINE_STRIPE, held.to_arrow()),
         )
-    counts = {
-        "rows_in": raw.height,
-        "staged": staged.height,
-        "quarantined": held.height,
-        "duplicates_collapsed": duplicates,
-    }
     return staging_results(STG_STRIPE_EVENTS, QUARANTINE_STRIPE, counts)
