@@ -12,7 +12,6 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-import pyarrow as pa
 
 from asset_checks import (
     CheckContext,
@@ -23,7 +22,12 @@ from asset_checks import (
     no_duplicates,
     volume_within_baseline,
 )
-from northstar_platform.defs.staging import staging_outs, staging_results, write_staged_partition
+from northstar_platform.defs.staging import (
+    staging_outs,
+    staging_results,
+    write_raw_partition,
+    write_staged_partition,
+)
 from northstar_platform.layers import Table
 from northstar_platform.lib.csv_records import CsvContract, landed_row_count, lines_table, stage_csv
 from northstar_platform.lib.quarantine import quarantine_rows
@@ -86,7 +90,7 @@ def build_csv_assets(source: CsvSource) -> list[dg.AssetsDefinition]:
     ) -> dg.MaterializeResult:
         zone = landing.get_zone()
         files = source.files(zone, context.partition_key)
-        tables = [
+        landed = (
             lines_table(
                 zone.read_bytes(obj.key),
                 partition_key=context.partition_key,
@@ -95,12 +99,9 @@ def build_csv_assets(source: CsvSource) -> list[dg.AssetsDefinition]:
                 run_id=context.run_id,
             )
             for obj in files
-        ]
-        landed = pa.concat_tables(tables) if tables else pa.table({})
+        )
         with warehouse.connect() as session:
-            session.ensure_table(source.raw)
-            with session.transaction():
-                rows = session.replace_partition(source.raw, context.partition_key, landed)
+            rows = write_raw_partition(session, source.raw, context.partition_key, landed)
         return dg.MaterializeResult(metadata={"rows": rows, "files": len(files)})
 
     @dg.multi_asset(

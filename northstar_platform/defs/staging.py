@@ -1,4 +1,5 @@
-"""What every staging step shares: two outputs (valid rows, held rows) written together."""
+"""What every landing and staging step shares: a raw partition replaced file by file, and two
+staging outputs (valid rows, held rows) written together."""
 
 from collections.abc import Iterable
 
@@ -22,6 +23,24 @@ def staging_outs(
 
 Rows = pa.Table | Iterable[pa.Table]
 """One Arrow table, or chunks of one (a large partition is converted a chunk at a time)."""
+
+
+def write_raw_partition(
+    session: WarehouseSession, table: Table, partition_key: str, files: Iterable[pa.Table]
+) -> int:
+    """Replace one raw partition with the rows of each landed file, in one transaction.
+
+    `files` is consumed one table at a time, so a day of large files never sits in memory at
+    once; Arrow's freed pages are handed back afterwards (staging allocates elsewhere).
+    """
+    session.ensure_table(table)
+    rows = 0
+    with session.transaction():
+        session.replace_partition(table, partition_key, pa.table({}))
+        for landed in files:
+            rows += session.insert_arrow(table, landed)
+    pa.default_memory_pool().release_unused()
+    return rows
 
 
 def write_staged_partition(

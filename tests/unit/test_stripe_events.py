@@ -11,8 +11,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from northstar_platform.defs.payments.assets import split_lines, stripe_prefix
+from northstar_platform.defs.payments.assets import stripe_prefix
 from northstar_platform.defs.payments.sensors import stripe_partition
+from northstar_platform.lib.landed_lines import split_lines
 from northstar_platform.lib.landing_cursor import Cursor, requests_by_partition, unseen
 from northstar_platform.lib.stripe_events import EVENT_TYPES, STRIPE_RULES, parse_record
 from northstar_platform.lib.stripe_events import parse_records as parse_frame

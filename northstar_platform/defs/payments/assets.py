@@ -11,23 +11,25 @@ largest batch and the day's parsed fields, never the day's text.
 
 import dagster as dg
 import polars as pl
-import pyarrow as pa
 
 from northstar_platform.defs.partitions import daily_partitions
-from northstar_platform.defs.staging import staging_outs, staging_results, write_staged_partition
+from northstar_platform.defs.staging import (
+    staging_outs,
+    staging_results,
+    write_raw_partition,
+    write_staged_partition,
+)
 from northstar_platform.layers import (
     QUARANTINE_STRIPE,
     RAW_STRIPE_EVENTS,
     STG_STRIPE_EVENTS,
     quote,
 )
-from northstar_platform.lib.landed_lines import lines_table, split_lines
+from northstar_platform.lib.landed_lines import lines_table
 from northstar_platform.lib.loading import date_path, with_loader_columns
 from northstar_platform.lib.stripe_staging import StripeDay
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.warehouse import WarehouseResource
-
-__all__ = ["raw_stripe_events", "split_lines", "stg_stripe_events", "stripe_prefix"]
 
 BATCH_ROWS = 262_144
 """Raw rows parsed at a time."""
@@ -67,22 +69,18 @@ def raw_stripe_events(
     zone = landing.get_zone()
     pk = context.partition_key
     files = [o for o in zone.list(stripe_prefix(pk)) if o.key.endswith(".jsonl")]
-    rows = 0
+    landed = (
+        with_loader_columns(
+            lines_table(zone.read_bytes(obj.key)),
+            partition_key=pk,
+            source_file=obj.key,
+            ingested_ts=obj.last_modified,
+            run_id=context.run_id,
+        )
+        for obj in files
+    )
     with warehouse.connect() as session:
-        session.ensure_table(RAW_STRIPE_EVENTS)
-        with session.transaction():
-            session.replace_partition(RAW_STRIPE_EVENTS, pk, pa.table({}))
-            for obj in files:
-                landed = with_loader_columns(
-                    lines_table(zone.read_bytes(obj.key)),
-                    partition_key=pk,
-                    source_file=obj.key,
-                    ingested_ts=obj.last_modified,
-                    run_id=context.run_id,
-                )
-                rows += session.insert_arrow(RAW_STRIPE_EVENTS, landed)
-    # Arrow keeps the freed pages of ~3 GB of text for reuse; staging allocates elsewhere.
-    pa.default_memory_pool().release_unused()
+        rows = write_raw_partition(session, RAW_STRIPE_EVENTS, pk, landed)
     return dg.MaterializeResult(metadata={"rows": rows, "files": len(files)})
 
 

@@ -9,13 +9,17 @@ are read, so what the sensor sees and what the day holds are the same set.
 
 import dagster as dg
 import polars as pl
-import pyarrow as pa
 
 from northstar_platform.defs.landing_sensor import daily_partition_of
 from northstar_platform.defs.partitions import daily_partitions
-from northstar_platform.defs.payments.assets import split_lines
-from northstar_platform.defs.staging import staging_outs, staging_results, write_staged_partition
+from northstar_platform.defs.staging import (
+    staging_outs,
+    staging_results,
+    write_raw_partition,
+    write_staged_partition,
+)
 from northstar_platform.layers import QUARANTINE_PRIVACY, RAW_PRIVACY_EVENTS, STG_PRIVACY_EVENTS
+from northstar_platform.lib.landed_lines import lines_table
 from northstar_platform.lib.loading import date_path, with_loader_columns
 from northstar_platform.lib.privacy_events import stage_events
 from northstar_platform.lib.quarantine import quarantine_rows
@@ -56,29 +60,18 @@ def raw_privacy_events(
 ) -> dg.MaterializeResult:
     zone = landing.get_zone()
     files = landed_privacy_files(zone, context.partition_key)
-    tables = []
-    for obj in files:
-        lines = split_lines(zone.read_bytes(obj.key))
-        data = pa.table(
-            {
-                "record": pa.array([text for text, _ in lines], pa.string()),
-                "utf8_valid": pa.array([ok for _, ok in lines], pa.bool_()),
-            }
+    landed = (
+        with_loader_columns(
+            lines_table(zone.read_bytes(obj.key)),
+            partition_key=context.partition_key,
+            source_file=obj.key,
+            ingested_ts=obj.last_modified,
+            run_id=context.run_id,
         )
-        tables.append(
-            with_loader_columns(
-                data,
-                partition_key=context.partition_key,
-                source_file=obj.key,
-                ingested_ts=obj.last_modified,
-                run_id=context.run_id,
-            )
-        )
-    landed = pa.concat_tables(tables) if tables else pa.table({})
+        for obj in files
+    )
     with warehouse.connect() as session:
-        session.ensure_table(RAW_PRIVACY_EVENTS)
-        with session.transaction():
-            rows = session.replace_partition(RAW_PRIVACY_EVENTS, context.partition_key, landed)
+        rows = write_raw_partition(session, RAW_PRIVACY_EVENTS, context.partition_key, landed)
     return dg.MaterializeResult(metadata={"rows": rows, "files": len(files)})
 
 

@@ -15,9 +15,9 @@ from asset_checks import (
     volume_within_baseline,
 )
 from northstar_platform.defs.partitions import daily_partitions
-from northstar_platform.defs.payments.assets import split_lines
 from northstar_platform.defs.preferences.assets import landed_privacy_files
 from northstar_platform.layers import QUARANTINE_PRIVACY, RAW_PRIVACY_EVENTS, STG_PRIVACY_EVENTS
+from northstar_platform.lib.landed_lines import count_lines
 from northstar_platform.settings import get_settings
 
 VOLUME_WINDOW = 14
@@ -31,7 +31,7 @@ COLLAPSED = f"select coalesce(sum(copies - 1), 0) from {STG_PRIVACY_EVENTS.quali
 
 def _landed(ctx: CheckContext) -> dict[str, int]:
     files = landed_privacy_files(ctx.zone, ctx.partition_key or "")
-    return {"landed_lines": sum(len(split_lines(ctx.zone.read_bytes(o.key))) for o in files)}
+    return {"landed_lines": sum(count_lines(ctx.zone.read_bytes(o.key)) for o in files)}
 
 
 def _raw(ctx: CheckContext) -> dict[str, int]:
