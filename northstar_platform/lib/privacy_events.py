@@ -20,6 +20,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from northstar_platform.lib.json_values import is_unicode, json_kind
 from northstar_platform.lib.loading import collapse_duplicates
 from northstar_platform.lib.validation import RowRule, validate_rows
 
@@ -80,25 +81,6 @@ def parse_event_ts(text: str) -> dt.datetime | None:
         return None
 
 
-def _is_unicode(text: str) -> bool:
-    """False for text holding a lone surrogate (JSON `\\ud800`), which no column can store."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def json_kind(value: Any) -> str:
-    """The JSON name of a decoded value's type, for reasons (`array`, not Python's `list`)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    names = {dict: "object", list: "array", str: "string", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
-
-
 def _held(rule: str, reason: str) -> dict[str, Any]:
     return {**dict.fromkeys(PARSED), "parse_rule": rule, "parse_reason": reason}
 
@@ -122,9 +104,7 @@ def parse_record(record: str | None, utf8_valid: bool) -> dict[str, Any]:
         return _held("json_object", f"line is a JSON {json_kind(event)}, expected an object")
     fields = {name: event.get(name) for name in TEXT_FIELDS}
     fields = {name: value if isinstance(value, str) else None for name, value in fields.items()}
-    broken = [
-        name for name, value in fields.items() if value is not None and not _is_unicode(value)
-    ]
+    broken = [name for name, value in fields.items() if value is not None and not is_unicode(value)]
     if broken:
         return _held(
             "json_parses",

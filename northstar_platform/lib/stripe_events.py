@@ -17,6 +17,7 @@ import pandera.polars as pa
 import polars as pl
 import pyarrow
 
+from northstar_platform.lib.json_values import is_unicode, json_kind
 from northstar_platform.lib.strict_json import read_strict
 from northstar_platform.lib.validation import RowRule
 
@@ -112,15 +113,19 @@ def parse_record(record: str | None, utf8_valid: bool) -> dict[str, Any]:
         reason = "line is not readable JSON (a number in it has more than 4300 digits)"
         return {**empty, "parse_rule": "json_parses", "parse_reason": reason}
     if not isinstance(event, dict):
-        kind = type(event).__name__
         return {
             **empty,
             "parse_rule": "json_object",
-            "parse_reason": f"line is a JSON {kind}, expected an object",
+            "parse_reason": f"line is a JSON {json_kind(event)}, expected an object",
         }
     obj = event.get("data", {}).get("object", {}) if isinstance(event.get("data"), dict) else {}
     obj = obj if isinstance(obj, dict) else {}
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    texts = [event.get("id"), event.get("type"), obj.get("id"), obj.get("currency")]
+    texts += [obj.get("status"), metadata.get("order_id")]
+    if not all(is_unicode(t) for t in texts if isinstance(t, str)):
+        reason = "line escapes a lone surrogate (e.g. \\ud800) in a field, which is not text"
+        return {**empty, "parse_rule": "json_parses", "parse_reason": reason}
     return {
         "event_id": event.get("id") if isinstance(event.get("id"), str) else None,
         "event_type": event.get("type") if isinstance(event.get("type"), str) else None,

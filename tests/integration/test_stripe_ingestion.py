@@ -312,7 +312,7 @@ EXPECTED_QUARANTINE_D1 = [
      "line is not readable JSON (a number in it has more than 4300 digits)",
      payload(EVENTS_001[6]), A1),
     ("stripe", f1("events-001.jsonl"), 8, None, "json_object",
-     "line is a JSON list, expected an object", payload(EVENTS_001[7]), A1),
+     "line is a JSON array, expected an object", payload(EVENTS_001[7]), A1),
     ("stripe", f1("events-001.jsonl"), 9, None, "json_parses",
      "line is not JSON (Expecting value)", payload(""), A1),
     ("stripe", f1("events-001.jsonl"), 10, None, "utf8_valid", "line is not valid UTF-8",
@@ -694,7 +694,7 @@ def test_s3_drop_is_requested_by_the_sensor_and_ingested(
             2,
             None,
             "json_object",
-            "line is a JSON list, expected an object",
+            "line is a JSON array, expected an object",
             payload('["evt_s3"]'),
             arrived_2,
         )

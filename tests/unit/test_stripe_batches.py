@@ -176,6 +176,17 @@ def test_parse_records_equals_parse_record_line_by_line(spacing: int):
     assert parsed["record"].to_list() == lines
 
 
+def test_a_lone_surrogate_is_held_not_fatal_on_either_path():
+    """`\\ud800` decodes to a Python string no column can hold: the line is held, and the
+    plain lines around it are still decided (pyarrow's block is refused and bisected)."""
+    lone = json.dumps(event()).replace('"evt_1"', '"evt_\\ud800"')
+    lines = [json.dumps(event(f"evt_{n}", created=CREATED + n)) for n in range(10)]
+    lines.insert(5, lone)
+    parsed = parse_records(frame(lines))
+    assert parsed["parse_rule"].to_list() == [None] * 5 + ["json_parses"] + [None] * 5
+    assert parsed.select(list(PARSED)).to_dicts() == [parse_record(x, True) for x in lines]
+
+
 def test_parse_records_keeps_raw_columns_and_flags_invalid_utf8():
     raw = frame([json.dumps(event()), "caf\\xe9"]).with_columns(
         utf8_valid=pl.Series([False, False])

@@ -175,9 +175,14 @@ def test_parse_record_numeric_order_id_becomes_text():
             "line is not JSON (maximum recursion depth exceeded while decoding a JSON array "
             "from a unicode string)",
         ),
-        ('[{"id": "evt_1"}]', "json_object", "line is a JSON list, expected an object"),
-        ('"evt_1"', "json_object", "line is a JSON str, expected an object"),
-        ("42", "json_object", "line is a JSON int, expected an object"),
+        ('[{"id": "evt_1"}]', "json_object", "line is a JSON array, expected an object"),
+        ('"evt_1"', "json_object", "line is a JSON string, expected an object"),
+        ("42", "json_object", "line is a JSON number, expected an object"),
+        (
+            '{"id": "evt_\\ud800", "type": "charge.succeeded"}',
+            "json_parses",
+            "line escapes a lone surrogate (e.g. \\ud800) in a field, which is not text",
+        ),
     ],
     ids=[
         "empty",
@@ -190,6 +195,7 @@ def test_parse_record_numeric_order_id_becomes_text():
         "array",
         "string",
         "number",
+        "lone-surrogate",
     ],
 )
 def test_parse_record_rules(record: str, rule: str, reason: str):
