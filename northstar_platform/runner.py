@@ -14,6 +14,8 @@ from typing import Any
 
 import dagster as dg
 
+from northstar_platform.defs.partitions import hourly_partitions
+
 CONSOLE_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -213,10 +215,7 @@ def _execute_hours(
 
 
 def _is_hourly(graph: Any, key: dg.AssetKey) -> bool:
-    partitions = graph.get(key).partitions_def
-    return isinstance(
-        partitions, dg.TimeWindowPartitionsDefinition
-    ) and partitions.cron_schedule.startswith("0 * ")
+    return graph.get(key).partitions_def == hourly_partitions
 
 
 def _ancestors(graph: Any, keys: Iterable[dg.AssetKey]) -> set[dg.AssetKey]:
