@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from asset_checks.schema import schema_differences
+from asset_checks.schema import schema_differences, type_family
 from northstar_platform.layers import Column, Layer, Table
 from northstar_platform.resources.warehouse import (
     DuckDBWarehouse,
@@ -104,3 +104,42 @@ def test_live_columns_match_the_contract(warehouse: WarehouseResource) -> None:
         live = session.columns("raw", "raw_test_events")
     assert [name for name, _ in live] == EVENTS.column_names
     assert schema_differences(EVENTS, live) == []
+
+
+def test_a_table_of_an_older_contract_gains_the_new_columns(warehouse: WarehouseResource) -> None:
+    """Contracts only gain columns (DESIGN §4): a table created before `held_rows`-style
+    additions keeps its rows and gets the new column, empty for the old rows."""
+    older = Table(EVENTS.layer, EVENTS.name, EVENTS.columns[:2] + EVENTS.columns[4:])
+    with warehouse.connect() as session:
+        session.ensure_table(older)
+        with session.transaction():
+            session.replace_partition(
+                older, "2026-11-01", _rows("2026-11-01", 2).select(older.column_names)
+            )
+        session.ensure_table(EVENTS)
+        live = session.columns("raw", "raw_test_events")
+        assert sorted(name for name, _ in live) == sorted(EVENTS.column_names)
+        assert (
+            schema_differences(
+                Table(
+                    EVENTS.layer, EVENTS.name, tuple(sorted(EVENTS.columns, key=lambda c: c.name))
+                ),
+                sorted(live),
+            )
+            == []
+        )
+        rows = session.fetchall(
+            f"select event_id, happened_at, is_test from {EVENTS.qualified} order by event_id"
+        )
+        assert rows == [("e0", None, None), ("e1", None, None)]
+        with session.transaction():
+            session.replace_partition(EVENTS, "2026-11-02", _rows("2026-11-02", 1, 7))
+        assert session.fetch_partition(EVENTS, "2026-11-02").to_pylist() == [
+            {
+                "event_id": "e7",
+                "amount_cents": 700,
+                "happened_at": T,
+                "is_test": True,
+                "partition_key": "2026-11-02",
+            }
+        ]
