@@ -22,6 +22,7 @@ from asset_checks import (
     no_duplicates,
     volume_within_baseline,
 )
+from northstar_platform.defs.line_source_checks import VOLUME_WINDOW
 from northstar_platform.defs.staging import (
     staging_outs,
     staging_results,
@@ -34,9 +35,6 @@ from northstar_platform.lib.quarantine import quarantine_rows
 from northstar_platform.resources.landing import LandingResource, LandingZone
 from northstar_platform.resources.warehouse import WarehouseResource
 from northstar_platform.settings import get_settings
-
-VOLUME_WINDOW = 14
-"""Earlier partitions in the volume baseline (issue 4: the last 14)."""
 
 
 @dataclass(frozen=True)

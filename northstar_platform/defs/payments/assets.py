@@ -28,7 +28,7 @@ from northstar_platform.layers import (
 from northstar_platform.lib.landed_lines import lines_table
 from northstar_platform.lib.loading import date_path, with_loader_columns
 from northstar_platform.lib.stripe_staging import StripeDay
-from northstar_platform.resources.landing import LandingResource
+from northstar_platform.resources.landing import LandingObject, LandingResource, LandingZone
 from northstar_platform.resources.warehouse import WarehouseResource
 
 BATCH_ROWS = 262_144
@@ -54,6 +54,11 @@ def stripe_prefix(partition_key: str) -> str:
     return f"stripe/{date_path(partition_key)}/"
 
 
+def stripe_files(zone: LandingZone, partition_key: str) -> list[LandingObject]:
+    """The day's Stripe files: every `*.jsonl` under its folder."""
+    return [o for o in zone.list(stripe_prefix(partition_key)) if o.key.endswith(".jsonl")]
+
+
 @dg.asset(
     key=RAW_STRIPE_EVENTS.asset_key,
     partitions_def=daily_partitions,
@@ -68,7 +73,7 @@ def raw_stripe_events(
 ) -> dg.MaterializeResult:
     zone = landing.get_zone()
     pk = context.partition_key
-    files = [o for o in zone.list(stripe_prefix(pk)) if o.key.endswith(".jsonl")]
+    files = stripe_files(zone, pk)
     landed = (
         with_loader_columns(
             lines_table(zone.read_bytes(obj.key)),
