@@ -76,13 +76,13 @@ def run_demo(
     wanted = "; ".join(f"{g}: {', '.join(keys) or 'nothing'}" for g, keys in asked.items())
     say(f"late wave: {len(late)} files landed; the sensors ask for {wanted}")
     graph = defs.resolve_asset_graph()
+    job = defs.resolve_implicit_global_asset_job_def()
     with dg.DagsterInstance.get() as instance:
         for group, partitions in asked.items():
             selection = dg.AssetSelection.groups(group).resolve(graph)
-            job = defs.resolve_implicit_global_asset_job_def()
             for partition in partitions:
                 _merge(report, run_partition(job, instance, selection, partition, say))
-    keys: list[Any] = [k.path for k in defs.resolve_asset_graph().get_all_asset_keys()]
+    keys: list[Any] = [k.path for k in graph.get_all_asset_keys()]
     with DuckDBWarehouse(path=str(settings.duckdb_path)).connect(read_only=True) as session:
         ok = print_summary(console, session, report, manifest, keys)
     say("done; browse the lineage with `northstar dev` (Dagster UI on http://127.0.0.1:3000)")
