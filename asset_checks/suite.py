@@ -25,6 +25,9 @@ class CheckContext:
 
     partition_key: str | None
     resources: Mapping[str, Any]
+    run_id: str = ""
+    window: tuple[str, str] | None = None
+    """The run's partition window [start, end) as ISO dates, for checks of ranged (dbt) runs."""
     _stack: ExitStack = field(default_factory=ExitStack)
     _session: WarehouseSession | None = None
     _zone: LandingZone | None = None
@@ -92,7 +95,9 @@ def build_check_suite(
         selected = context.selected_asset_check_keys
         resources = {key: getattr(context.resources, key) for key in required_resource_keys}
         partition = context.partition_key if partitions_def is not None else None
-        check_context = CheckContext(partition, resources)
+        check_context = CheckContext(
+            partition, resources, context.op_execution_context.run_id, _window(context)
+        )
         with check_context._stack:
             results = [
                 (a, a.evaluate(check_context))
@@ -109,3 +114,12 @@ def build_check_suite(
             )
 
     return _suite
+
+
+def _window(context: dg.AssetCheckExecutionContext) -> tuple[str, str] | None:
+    """The time window of a partitioned run (one partition or a range), else None."""
+    op_context = context.op_execution_context
+    if not op_context.has_partition_key_range:
+        return None
+    window = op_context.partition_time_window
+    return f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}"

@@ -25,6 +25,7 @@ from northstar_platform.defs.payments.sensors import ingest_stripe_job, stripe_f
 from northstar_platform.defs.preferences.assets import raw_privacy_events, stg_privacy_events
 from northstar_platform.defs.preferences.checks import PRIVACY_CHECKS
 from northstar_platform.defs.preferences.sensors import ingest_privacy_job, privacy_files_sensor
+from northstar_platform.defs.reconciliation.checks import RECONCILIATION_CHECKS
 from northstar_platform.defs.resources import build_resources
 from northstar_platform.defs.sync.assets import build_sync_assets
 from northstar_platform.defs.sync.checks import build_sync_checks
@@ -59,6 +60,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *WMS_CHECKS,
             *FINANCE_CHECKS,
             *PRIVACY_CHECKS,
+            *RECONCILIATION_CHECKS,
             *(c for table in synced for c in build_sync_checks(table)),
         ],
         jobs=[

@@ -194,6 +194,16 @@ STG_PRIVACY_EVENTS = Table(
 """One row per source_record_id; event_ts in UTC with microseconds (DESIGN §8)."""
 QUARANTINE_PRIVACY = Table(Layer.STAGING, "quarantine_privacy", QUARANTINE_COLUMNS)
 
+CUSTOMERS_LATEST_KEYS = Table(
+    Layer.CURATED, "customers_latest", (Column("customer_id", "VARCHAR"),)
+)
+"""What dbt reads of the synced customers (the sync's FINAL adds the source's other columns)."""
+
+DBT_SOURCE_TABLES = (STG_ORDERS, STG_STRIPE_EVENTS, STG_WMS_SHIPMENTS, STG_FINANCE_REVENUE)
+"""Python-written tables the dbt models read (dbt/models/sources.yml), with
+CUSTOMERS_LATEST_KEYS: created empty before dbt runs, so a source that has not delivered yet
+reads as no rows (every paid order a MISSING_PAYMENT) instead of failing the whole build."""
+
 QUARANTINE_TABLES = (
     QUARANTINE_ORDERS,
     QUARANTINE_STRIPE,

@@ -28,6 +28,13 @@ class CheckOutcome:
     partition: str
     passed: bool
     metadata: dict[str, object]
+    severity: str = "ERROR"
+    """ERROR checks block; WARN checks (e.g. dbt tests configured `severity: warn`) only warn."""
+
+    @property
+    def blocks(self) -> bool:
+        """Whether this outcome is a failed ERROR check (one that gates its downstream)."""
+        return not self.passed and self.severity == "ERROR"
 
 
 @dataclass
@@ -44,8 +51,8 @@ class RangeReport:
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
-        """Checks that did not pass."""
-        return [c for c in self.checks if not c.passed]
+        """ERROR checks that did not pass (failed WARN checks are reported, not failures)."""
+        return [c for c in self.checks if c.blocks]
 
 
 def days(start: dt.date, end: dt.date) -> list[str]:
@@ -80,6 +87,7 @@ def collect_events(result: dg.ExecuteInProcessResult, partition: str, report: Ra
                 partition=partition,
                 passed=bool(data.passed),
                 metadata={k: v.value for k, v in data.metadata.items()},
+                severity=data.severity.value,
             )
             report.checks.append(outcome)
         elif event.event_type_value == "STEP_FAILURE":
@@ -121,7 +129,7 @@ def _execute(
     collect_events(result, label, report)
     state = "ok"
     if not result.success:
-        gates = [f"{c.asset} {c.check}" for c in report.checks[checks_before:] if not c.passed]
+        gates = [f"{c.asset} {c.check}" for c in report.checks[checks_before:] if c.blocks]
         blocked_only = gates and len(report.failures) == failures_before
         state = f"BLOCKED by {', '.join(gates)}" if blocked_only else "FAILED"
     progress(f"{label}  {what}  {state}  {time.monotonic() - started:.1f}s")

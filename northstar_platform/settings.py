@@ -49,6 +49,16 @@ KNOWN_VARIABLES = {
     "quarantined (0.01)",
     "NORTHSTAR_LANDING_VOLUME_TOLERANCE": "allowed deviation of a landed day's volume from the "
     "median of the last 14 days (0.5)",
+    "NORTHSTAR_DUPLICATE_RATE_LIMIT": "marts gate: open duplicate orders / a date's live orders "
+    "must stay below this (0.001)",
+    "NORTHSTAR_REFERENTIAL_VIOLATION_LIMIT": "marts gate: orphan payments and shipments plus "
+    "orders of unknown customers / a date's live orders, at most (0.01)",
+    "NORTHSTAR_REVENUE_VARIANCE_LIMIT": "marts gate: |marts - finance| / finance per currency, "
+    "at most (0.0005)",
+    "NORTHSTAR_MISMATCH_SPIKE_TOLERANCE": "marts gate: open mismatches may exceed the trailing "
+    "median by this share (0.2)",
+    "NORTHSTAR_MISSING_SHIPMENT_SLA_HOURS": "hours after its last update a shipped order with no "
+    "warehouse row becomes MISSING_SHIPMENT (24)",
     "NORTHSTAR_SYNC_CONFIG": "JSON file of the synced PostgreSQL tables (default: the repo's)",
     "NORTHSTAR_SYNC_DRIFT_SLA_HOURS": "allowed source-vs-FINAL watermark drift in hours (2)",
     **SNOWFLAKE_VARIABLES,
@@ -93,9 +103,24 @@ class Settings:
     quarantine_max_rate: float
     landing_quarantine_max_rate: float
     landing_volume_tolerance: float
+    duplicate_rate_limit: float
+    referential_violation_limit: float
+    revenue_variance_limit: float
+    mismatch_spike_tolerance: float
+    missing_shipment_sla_hours: float
     sync_config: Path | None
     sync_drift_sla_hours: float
     snowflake: SnowflakeSettings | None
+
+    def reconciliation_vars(self) -> dict[str, float]:
+        """The order reconciliation's thresholds as the dbt vars the models read."""
+        return {
+            "duplicate_rate_limit": self.duplicate_rate_limit,
+            "referential_violation_limit": self.referential_violation_limit,
+            "revenue_variance_limit": self.revenue_variance_limit,
+            "mismatch_spike_tolerance": self.mismatch_spike_tolerance,
+            "missing_shipment_sla_hours": self.missing_shipment_sla_hours,
+        }
 
     @property
     def landing_is_s3(self) -> bool:
@@ -242,6 +267,13 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         quarantine_max_rate=_rate(env, "NORTHSTAR_QUARANTINE_MAX_RATE", 0.05),
         landing_quarantine_max_rate=_rate(env, "NORTHSTAR_LANDING_QUARANTINE_MAX_RATE", 0.01),
         landing_volume_tolerance=_positive_float(env, "NORTHSTAR_LANDING_VOLUME_TOLERANCE", 0.5),
+        duplicate_rate_limit=_rate(env, "NORTHSTAR_DUPLICATE_RATE_LIMIT", 0.001),
+        referential_violation_limit=_rate(env, "NORTHSTAR_REFERENTIAL_VIOLATION_LIMIT", 0.01),
+        revenue_variance_limit=_rate(env, "NORTHSTAR_REVENUE_VARIANCE_LIMIT", 0.0005),
+        mismatch_spike_tolerance=_positive_float(env, "NORTHSTAR_MISMATCH_SPIKE_TOLERANCE", 0.2),
+        missing_shipment_sla_hours=_positive_float(
+            env, "NORTHSTAR_MISSING_SHIPMENT_SLA_HOURS", 24.0
+        ),
         sync_config=_existing_file(env, "NORTHSTAR_SYNC_CONFIG"),
         sync_drift_sla_hours=_positive_float(env, "NORTHSTAR_SYNC_DRIFT_SLA_HOURS", 2.0),
         snowflake=_snowflake(env) if warehouse == "snowflake" else None,

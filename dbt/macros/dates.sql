@@ -44,3 +44,18 @@
         cast('{{ var("max_date") }}' as date)
     {%- endif -%}
 {%- endmacro %}
+
+{#- A business-date column inside the window this run re-evaluates (lookback and lookahead). -#}
+{% macro in_business_window(expression) -%}
+    {{ expression }} >= {{ window_start(lookback=true) }} and {{ expression }} < {{ window_end(lookahead=true) }}
+{%- endmacro %}
+
+{#- A landing partition key ('YYYY-MM-DD' or 'YYYY-MM-DD-HH:MM') inside [min_date, max_date). -#}
+{% macro in_landing_window(column) -%}
+    {{ column }} >= '{{ var("min_date") }}' and {{ column }} < '{{ var("max_date") }}'
+{%- endmacro %}
+
+{#- Seconds from `start` to `stop` as a number, the same on DuckDB and Snowflake. -#}
+{% macro seconds_between(start, stop) -%}
+    {{ dbt.datediff(start, stop, 'second') }}
+{%- endmacro %}

@@ -15,24 +15,34 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from northstar_platform.defs.dbt_project import dbt_project
 from northstar_platform.defs.partitions import daily_partitions
+from northstar_platform.layers import CUSTOMERS_LATEST_KEYS, DBT_SOURCE_TABLES
 from northstar_platform.resources.warehouse import DuckDBWarehouse, WarehouseResource
+from northstar_platform.settings import Settings, get_settings
 
 
 class LayerTranslator(DagsterDbtTranslator):
-    """Asset key = [schema, model] and group = schema: the layer naming of STYLE.md."""
+    """Asset key = [schema, relation name] and group = schema: the layer naming of STYLE.md.
+
+    The relation name is the model's alias when it has one: the BI views `bi.fct_orders` are
+    models named `bi_fct_orders` (dbt model names are unique per project) aliased to the name
+    dashboards query.
+    """
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
-        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        name = dbt_resource_props.get("alias") or dbt_resource_props["name"]
+        return dg.AssetKey([dbt_resource_props["schema"], name])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return dbt_resource_props.get("schema") or None
 
 
-def dbt_vars(start: str, end: str) -> str:
-    """The `--vars` JSON of a partition window [start, end)."""
-    return json.dumps({"min_date": start, "max_date": end})
+def dbt_vars(start: str, end: str, run_id: str, settings: Settings) -> str:
+    """The `--vars` JSON: partition window [start, end), the Dagster run, the gate settings."""
+    return json.dumps(
+        {"min_date": start, "max_date": end, "run_id": run_id, **settings.reconciliation_vars()}
+    )
 
 
 @dbt_assets(
@@ -47,9 +57,21 @@ def northstar_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     window = context.partition_time_window
+    with warehouse.connect() as session:
+        for table in (*DBT_SOURCE_TABLES, CUSTOMERS_LATEST_KEYS):
+            session.ensure_table(table)
     if isinstance(warehouse, DuckDBWarehouse):
         # dbt runs as a separate process: it finds the same DuckDB file through this variable
         # (not a NORTHSTAR_* setting, so it cannot leak into a later `get_settings()`).
         os.environ["DBT_DUCKDB_PATH"] = warehouse.path
-    args = ["build", "--vars", dbt_vars(f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}")]
+    # Run a dbt test only when every model it reads is selected: the relationships test of
+    # payments_latest must not run in a subset that builds orders_latest alone.
+    os.environ["DBT_INDIRECT_SELECTION"] = "cautious"
+    args = [
+        "build",
+        "--vars",
+        dbt_vars(
+            f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}", context.run_id, get_settings()
+        ),
+    ]
     yield from dbt.cli(args, context=context).stream()

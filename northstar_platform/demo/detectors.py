@@ -18,14 +18,42 @@ from northstar_platform.layers import (
 from northstar_platform.resources.warehouse import WarehouseSession
 
 AUDIT_ORDER_MISMATCHES = f"{quote(Layer.AUDIT.value)}.{quote('audit_order_mismatches')}"
+AUDIT_REVENUE_VARIANCE = f"{quote(Layer.AUDIT.value)}.{quote('audit_revenue_variance')}"
+ORDERS_LATEST = f"{quote(Layer.CURATED.value)}.{quote('orders_latest')}"
+CUSTOMERS_LATEST = f"{quote(Layer.CURATED.value)}.{quote('customers_latest')}"
 
 BUILT_QUARANTINE_SOURCES = {"orders", "stripe", "wms", "finance"}
-BUILT_AUDIT_CLASSES = {"audit_order_mismatches": {"DUPLICATE_ORDER"}}
+BUILT_AUDIT_CLASSES = {
+    "audit_order_mismatches": {
+        "DUPLICATE_ORDER",
+        "STATUS_CONFLICT",
+        "MISSING_PAYMENT",
+        "CURRENCY_MISMATCH",
+        "AMOUNT_MISMATCH",
+        "MISSING_SHIPMENT",
+        "ORPHAN_PAYMENT",
+        "ORPHAN_SHIPMENT",
+    }
+}
 
 
 def _count(session: WarehouseSession, sql: str, params: tuple[str, ...]) -> int:
     row = session.fetchone(sql, params)
     return int(row[0]) if row else 0
+
+
+def _if_built(layer: Layer, *tables: str) -> Callable[..., Callable[[WarehouseSession], int]]:
+    """0 instead of an error when a run failed before creating one of `tables`."""
+
+    def wrap(detector: Callable[[WarehouseSession], int]) -> Callable[[WarehouseSession], int]:
+        def guarded(session: WarehouseSession) -> int:
+            if not all(session.table_exists(layer.value, t) for t in tables):
+                return 0
+            return detector(session)
+
+        return guarded
+
+    return wrap
 
 
 def _quarantine(source: str, rule: str) -> Callable[[WarehouseSession], int]:
@@ -34,8 +62,29 @@ def _quarantine(source: str, rule: str) -> Callable[[WarehouseSession], int]:
 
 
 def _audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
-    sql = f"select count(*) from {AUDIT_ORDER_MISMATCHES} where mismatch_type = ?"  # noqa: S608
-    return lambda session: _count(session, sql, (mismatch_type,))
+    """Open findings only: a cleared row (e.g. a payment that arrived late) is history."""
+    sql = (
+        f"select count(*) from {AUDIT_ORDER_MISMATCHES} "  # noqa: S608
+        "where mismatch_type = ? and not is_cleared"
+    )
+    return _if_built(Layer.AUDIT, "audit_order_mismatches")(
+        lambda session: _count(session, sql, (mismatch_type,))
+    )
+
+
+@_if_built(Layer.AUDIT, "audit_revenue_variance")
+def _variance(session: WarehouseSession) -> int:
+    sql = f"select count(*) from {AUDIT_REVENUE_VARIANCE} where status = 'OVER_LIMIT'"  # noqa: S608
+    return _count(session, sql, ())
+
+
+@_if_built(Layer.CURATED, "orders_latest", "customers_latest")
+def _unknown_customers(session: WarehouseSession) -> int:
+    sql = (
+        f"select count(*) from {ORDERS_LATEST} where not is_deleted and customer_id not in "  # noqa: S608
+        f"(select customer_id from {CUSTOMERS_LATEST})"
+    )
+    return _count(session, sql, ())
 
 
 def _collapsed(table: Table) -> Callable[[WarehouseSession], int]:
@@ -45,16 +94,18 @@ def _collapsed(table: Table) -> Callable[[WarehouseSession], int]:
     )
 
 
-COLLAPSED = {
+BY_KEY = {
     "duplicates:stripe:event_id": _collapsed(STG_STRIPE_EVENTS),
     "duplicates:wms:shipment_event": _collapsed(STG_WMS_SHIPMENTS),
+    "audit_revenue_variance:VARIANCE": _variance,
+    "referential:orders:customer_id_exists": _unknown_customers,
 }
 
 
 def detector_for(key: str) -> Callable[[WarehouseSession], int] | None:
     """The counting function for one manifest key, or None when it is not built yet."""
-    if key in COLLAPSED:
-        return COLLAPSED[key]
+    if key in BY_KEY:
+        return BY_KEY[key]
     parts = key.split(":")
     if len(parts) == 3 and parts[0] == "quarantine" and parts[1] in BUILT_QUARANTINE_SOURCES:
         return _quarantine(parts[1], parts[2])

@@ -2,8 +2,9 @@
 
 Gross revenue per (business date, currency) is the sum of `amount_cents` of valid,
 non-duplicate, non-deleted orders with status paid, shipped or delivered, grouped by the UTC
-date of `created_at` — exactly what a correct platform computes — except a planted one or two
-rows that finance reports 1% off (the variance gate allows 0.05%). A date with no revenue
+date of `created_at` — exactly what a correct platform computes — except one or two planted
+rows of one date that finance reports 1% off (the variance gate allows 0.05%), so exactly
+that date's marts are withheld. A date with no revenue
 (the trip day) gets a header-only file.
 """
 
@@ -27,6 +28,8 @@ class FinanceFiles:
     files: dict[str, bytes] = field(default_factory=dict)
     rows: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    variance_dates: list[str] = field(default_factory=list)
+    """Business dates (ISO) whose finance rows were bent."""
 
 
 def revenue_by_day(orders: list[Order]) -> dict[tuple[str, str], int]:
@@ -43,11 +46,16 @@ def build_finance(rng: random.Random, days: DemoDays, orders: list[Order]) -> Fi
     gross = revenue_by_day(orders)
     trip = days.date(days.trip).isoformat() if days.trip is not None else None
     bendable = sorted(k for k, v in gross.items() if k[0] != trip and v >= MIN_GROSS_CENTS)
-    bent = rng.sample(bendable, min(len(bendable), 2 if days.count >= 2 else 1))
+    # One business date trips the variance gate (DESIGN §9: one partition per gate).
+    dates = sorted({d for d, _ in bendable})
+    day = rng.choice(dates) if dates else None
+    on_day = [k for k in bendable if k[0] == day]
+    bent = rng.sample(on_day, min(len(on_day), 2))
     for key in bent:
         delta = round(gross[key] * VARIANCE_SHARE)
         gross[key] += delta if rng.random() < 0.5 else -delta
     out = FinanceFiles(counts={"audit_revenue_variance:VARIANCE": len(bent)})
+    out.variance_dates = sorted({d for d, _ in bent})
     for i in range(days.count):
         date = days.date(i).isoformat()
         rows = [f"{date},{cur},{cents}\n" for (d, cur), cents in sorted(gross.items()) if d == date]

@@ -144,9 +144,8 @@ def _shipment_rows(
         rows.append(_Row(order.ship_ts, *shipment, "shipped", qty, warehouse, order))
         if order.deliver_ts:
             rows.append(_Row(order.deliver_ts, *shipment, "delivered", qty, warehouse, order))
-    for order_id in plan.orphan_shipment_ids:
+    for order_id, ts in plan.orphan_shipments:
         n += 1
-        ts = days.random_instant(rng, rng.choice(days.normal_days))
         rows.append(
             _Row(
                 ts,

@@ -97,6 +97,7 @@ from northstar_platform.demo.orders_data import Order, build_orders, quarantine_
 from northstar_platform.demo.payments_data import build_stripe
 from northstar_platform.demo.preference_rules import CoreRow, classify
 from northstar_platform.demo.privacy_data import build_preferences, render_privacy
+from northstar_platform.demo.publication_gates import gate_outcomes
 from northstar_platform.demo.records import DemoDays
 from northstar_platform.demo.source_db import connect_creating, load_source
 from northstar_platform.errors import NorthstarError
@@ -203,6 +204,7 @@ def build_demo(config: DemoConfig) -> DemoData:
     checks = {
         manifest.QUARANTINE_RATE_CHECK: _quarantine_outcomes(days, orders),
         manifest.WMS_QUARANTINE_RATE_CHECK: _wms_gate_outcomes(days, wms.trip_hour),
+        **gate_outcomes(days, orders, plan, finance.variance_dates),
     }
     return DemoData(
         customers=customers,

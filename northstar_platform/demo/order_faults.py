@@ -16,6 +16,10 @@ from northstar_platform.demo.records import DemoDays, seconds
 
 MISSING_SHIPMENT_SLA_S = 24 * 3600
 """A shipped order without any warehouse row is missing once this long has passed."""
+CLOCK_MARGIN_S = 3600
+"""The audit judges the SLA against the data's clock (the latest instant any source reports),
+which is a little before the end of the last day: planted missing shipments are this far
+inside the SLA so that they are missing by either clock."""
 
 CONFLICTS = ("payment_failed", "refunded", "cancelled")
 """STATUS_CONFLICT flavours: shipped although the payment failed, shipped although refunded,
@@ -37,8 +41,14 @@ class FaultPlan:
     """What was planted: counts per mismatch type and the unknown order ids to reference."""
 
     counts: dict[str, int] = field(default_factory=dict)
-    orphan_payment_ids: list[str] = field(default_factory=list)
-    orphan_shipment_ids: list[str] = field(default_factory=list)
+    orphan_payments: list[tuple[str, dt.datetime]] = field(default_factory=list)
+    """(unknown order id, instant of its one payment_intent.succeeded)."""
+    orphan_shipments: list[tuple[str, dt.datetime]] = field(default_factory=list)
+    """(unknown order id, instant of its one `shipped` row)."""
+
+    def orphan_dates(self) -> list[dt.date]:
+        """Business dates of the orphans: the day of their payment event or shipment row."""
+        return [ts.date() for _, ts in self.orphan_payments + self.orphan_shipments]
 
 
 def plan_faults(rng: random.Random, days: DemoDays, orders: list[Order]) -> FaultPlan:
@@ -78,17 +88,26 @@ def plan_faults(rng: random.Random, days: DemoDays, orders: list[Order]) -> Faul
         lambda o: (
             o.status == "shipped"
             and o.ship_ts is not None
-            and o.ship_ts + seconds(MISSING_SHIPMENT_SLA_S) <= days.end
+            and o.ship_ts + seconds(MISSING_SHIPMENT_SLA_S + CLOCK_MARGIN_S) <= days.end
         ),
     )
     unknown_base = len(orders) + 100_001
     n_pay = scaled(total, RATES["ORPHAN_PAYMENT"])
-    plan.orphan_payment_ids = [f"ord_{unknown_base + j:07d}" for j in range(n_pay)]
+    plan.orphan_payments = [
+        (f"ord_{unknown_base + j:07d}", _orphan_instant(rng, days, 86000)) for j in range(n_pay)
+    ]
     n_ship = scaled(total, RATES["ORPHAN_SHIPMENT"])
-    plan.orphan_shipment_ids = [f"ord_{unknown_base + n_pay + j:07d}" for j in range(n_ship)]
+    plan.orphan_shipments = [
+        (f"ord_{unknown_base + n_pay + j:07d}", _orphan_instant(rng, days, 86399))
+        for j in range(n_ship)
+    ]
     plan.counts["ORPHAN_PAYMENT"] = n_pay
     plan.counts["ORPHAN_SHIPMENT"] = n_ship
     return plan
+
+
+def _orphan_instant(rng: random.Random, days: DemoDays, last_s: int) -> dt.datetime:
+    return days.random_instant(rng, rng.choice(days.normal_days), last_s=last_s)
 
 
 _CONFLICT_FITS: dict[str, Callable[[Order], bool]] = {

@@ -72,8 +72,7 @@ def build_stripe(
     events: list[_Event] = []
     for order in sorted(orders, key=lambda o: o.order_id):
         events += _order_events(rng, order, ids)
-    for order_id in plan.orphan_payment_ids:
-        ts = days.random_instant(rng, rng.choice(days.normal_days), last_s=86000)
+    for order_id, ts in plan.orphan_payments:
         payment = _Payment(rng.randint(500, 40000), "usd", order_id, None)
         events.append(_event(rng, ids, ts, "payment_intent.succeeded", payment))
     events.sort(key=lambda e: (e.ts, e.body["id"]))

@@ -35,12 +35,34 @@ def defect_lines(session: WarehouseSession, manifest: dict) -> list[DefectLine]:
     return [DefectLine(k, int(manifest["defects"][k]["expected"]), found[k]) for k in keys]
 
 
-def gate_mismatches(report: RangeReport, manifest: dict) -> list[str]:
-    """Expected gate outcomes (manifest `checks`) that the runs did not reproduce."""
+PUBLICATION_GATES = f"{quote('audit')}.{quote('audit_publication_gates')}"
+
+
+def publication_gates(session: WarehouseSession) -> list[tuple[str, str, bool, str]]:
+    """(business date, gate, passed, detail) of every evaluated marts publication gate."""
+    if not session.table_exists("audit", "audit_publication_gates"):
+        return []
+    rows = session.fetchall(
+        f"select cast(business_date as varchar), gate, passed, detail from {PUBLICATION_GATES} "  # noqa: S608
+        "order by 1, 2"
+    )
+    return [(str(d), str(g), bool(p), str(t)) for d, g, p, t in rows]
+
+
+def gate_mismatches(
+    report: RangeReport, manifest: dict, gates: list[tuple[str, str, bool, str]]
+) -> list[str]:
+    """Expected gate outcomes (manifest `checks`) that the runs did not reproduce.
+
+    Asset checks are compared with the run reports; the marts publication gates, evaluated
+    per business date inside a ranged dbt run, with the `audit_publication_gates` table.
+    """
     observed = {
         (c.asset.split("/")[-1], c.check, c.partition): ("pass" if c.passed else "fail")
         for c in report.checks
     }
+    for day, gate, passed, _ in gates:
+        observed[("audit_publication_gates", gate, day)] = "pass" if passed else "fail"
     problems = []
     for name, per_partition in sorted(manifest.get("checks", {}).items()):
         asset, check = name.split(".", 1)
@@ -83,16 +105,19 @@ def print_summary(
     checks.add_column("check", overflow="fold")
     checks.add_column("passed", justify="right")
     checks.add_column("failed", justify="right")
-    tally: Counter[tuple[str, str, bool]] = Counter(
-        (c.asset, c.check, c.passed) for c in report.checks
+    checks.add_column("warned", justify="right")
+    tally: Counter[tuple[str, str, str]] = Counter(
+        (c.asset, c.check, "passed" if c.passed else ("failed" if c.blocks else "warned"))
+        for c in report.checks
     )
     for asset, check in sorted({(a, c) for a, c, _ in tally}):
-        failed = tally[(asset, check, False)]
+        failed, warned = tally[(asset, check, "failed")], tally[(asset, check, "warned")]
         checks.add_row(
             asset,
             check,
-            str(tally[(asset, check, True)]),
+            str(tally[(asset, check, "passed")]),
             f"[red]{failed}[/red]" if failed else "0",
+            f"[yellow]{warned}[/yellow]" if warned else "0",
         )
     console.print(checks)
     if report.blocked:
@@ -122,7 +147,22 @@ def print_summary(
         )
     console.print(defects)
 
-    gates = gate_mismatches(report, manifest)
+    evaluated = publication_gates(session)
+    withheld: dict[str, list[str]] = {}
+    for day, gate, passed, detail in evaluated:
+        if not passed:
+            withheld.setdefault(day, []).append(f"{gate}: {detail}")
+    publication = RichTable(title="Marts publication per business date")
+    for column in ("business date", "marts", "why"):
+        publication.add_column(column, overflow="fold")
+    for day in sorted({d for d, *_ in evaluated}):
+        reasons = withheld.get(day)
+        verdict = "[red]withheld[/red]" if reasons else "[green]published[/green]"
+        publication.add_row(day, verdict, "; ".join(reasons or []))
+    if evaluated:
+        console.print(publication)
+
+    gates = gate_mismatches(report, manifest, evaluated)
     for problem in gates:
         console.print(f"[red]gate outcome differs from the manifest:[/red] {problem}")
     built = [line for line in lines if line.found is not None]

@@ -89,7 +89,7 @@ def _wh(home: Path, sql: str) -> list[tuple]:
 def test_demo_exits_zero_and_says_every_built_detector_matches(demo_run) -> None:
     result, _, _ = demo_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "14/14 built detectors match the manifest" in result.stdout
+    assert "23/23 built detectors match the manifest" in result.stdout
     assert "0 gate outcome(s) differ" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -131,20 +131,48 @@ def test_every_row_is_accounted_for_and_the_gate_blocks_its_day(demo_run) -> Non
     assert published == {day: staged[day] for day in staged if day not in blocked}
 
 
-def test_revenue_mart_equals_source_truth_and_differs_from_finance_where_planted(demo_run) -> None:
+def test_revenue_equals_source_truth_and_only_dates_passing_every_gate_are_published(
+    demo_run,
+) -> None:
     _, home, dsn = demo_run
-    mart = _wh(
+    manifest = json.loads((home / "demo" / "manifest.json").read_text())
+    truth = _pg(dsn, REVENUE)
+    blocked = [
+        day
+        for day, outcome in manifest["checks"][
+            "stg_orders.quarantine_rate_within_threshold"
+        ].items()
+        if outcome == "fail"
+    ]
+    recognized = _wh(
         home,
-        "select business_date, currency, orders, gross_revenue_cents from marts.fct_daily_revenue "
-        "order by 1, 2",
+        "select business_date, currency, orders, gross_revenue_cents "
+        "from curated.int_revenue_daily order by 1, 2",
     )
-    assert mart == _pg(dsn, REVENUE)
+    assert recognized == [row for row in truth if str(row[0]) not in blocked]
+
     finance = {}
     for path in sorted((home / "landing" / "finance").rglob("daily_revenue.csv")):
         for row in csv.DictReader(io.StringIO(path.read_text())):
             finance[(row["business_date"], row["currency"])] = int(row["gross_revenue_cents"])
-    ours = {(str(d), c): cents for d, c, _, cents in mart}
-    assert set(finance) == set(ours)
+    ours = {(str(d), c): cents for d, c, _, cents in recognized}
     differing = [key for key in ours if ours[key] != finance[key]]
-    manifest = json.loads((home / "demo" / "manifest.json").read_text())
     assert len(differing) == manifest["defects"]["audit_revenue_variance:VARIANCE"]["expected"]
+
+    gates = {
+        k: v for k, v in manifest["checks"].items() if k.startswith("audit_publication_gates.")
+    }
+    assert len(gates) == 4
+    passing = {
+        day
+        for day in manifest["partitions"]
+        if day not in blocked and all(outcome[day] == "pass" for outcome in gates.values())
+    }
+    assert {day for day, _ in differing}.isdisjoint(passing)
+    for table in ("marts.fct_daily_revenue", "bi.fct_daily_revenue"):
+        published = _wh(
+            home,
+            "select business_date, currency, orders, gross_revenue_cents "
+            f"from {table} order by 1, 2",
+        )
+        assert published == [row for row in truth if str(row[0]) in passing]

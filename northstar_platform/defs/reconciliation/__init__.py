@@ -1,0 +1,1 @@
+"""Order reconciliation: orders, payments, fulfilment and finance (dbt models + gate checks)."""
