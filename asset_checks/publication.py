@@ -56,8 +56,11 @@ def publication_gate(
             day: f"observed {observed:.6g} vs threshold {threshold:.6g}: {detail}"
             for day, observed, threshold, detail in failing
         }
+        worst = max(failing, key=lambda row: row[1], default=None)
+        measured = {"observed": worst[1], "threshold": worst[2]} if worst else {}
         return not failing, {
             "gate": gate,
+            **measured,
             "dates_evaluated": evaluated,
             "withheld_dates": ", ".join(withheld) or "none",
             "why": dg.MetadataValue.json(withheld),

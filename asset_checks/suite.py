@@ -15,6 +15,7 @@ from typing import Any
 
 import dagster as dg
 
+from asset_checks.alerting import alerts_for, record_alerts
 from northstar_platform.resources.landing import LandingZone
 from northstar_platform.resources.warehouse import WarehouseSession
 
@@ -104,6 +105,12 @@ def build_check_suite(
                 for a in assertions
                 if dg.AssetCheckKey(a.asset_key, a.name) in selected
             ]
+            failed = [(a.asset_key, a.name, m) for a, (passed, m) in results if not passed]
+            if failed:
+                label = partition or _range_label(context)
+                alerts = alerts_for(failed, label, check_context.run_id)
+                session = check_context.session if "warehouse" in resources else None
+                record_alerts(alerts, session, context.log)
         for assertion, (passed, metadata) in results:
             yield dg.AssetCheckResult(
                 asset_key=assertion.asset_key,
@@ -114,6 +121,15 @@ def build_check_suite(
             )
 
     return _suite
+
+
+def _range_label(context: dg.AssetCheckExecutionContext) -> str | None:
+    """`first..last` partition keys of a ranged run (as `northstar materialize` prints it)."""
+    op_context = context.op_execution_context
+    if not op_context.has_partition_key_range:
+        return None
+    keys = op_context.partition_key_range
+    return f"{keys.start}..{keys.end}"
 
 
 def _window(context: dg.AssetCheckExecutionContext) -> tuple[str, str] | None:

@@ -204,6 +204,25 @@ DBT_SOURCE_TABLES = (STG_ORDERS, STG_STRIPE_EVENTS, STG_WMS_SHIPMENTS, STG_FINAN
 CUSTOMERS_LATEST_KEYS: created empty before dbt runs, so a source that has not delivered yet
 reads as no rows (every paid order a MISSING_PAYMENT) instead of failing the whole build."""
 
+PIPELINE_ALERT_LOG = Table(
+    Layer.OPS,
+    "pipeline_alert_log",
+    (
+        Column("alert_id", "VARCHAR", nullable=False),
+        Column("raised_at", "TIMESTAMP", nullable=False),
+        Column("kind", "VARCHAR", nullable=False),
+        Column("asset_key", "VARCHAR", nullable=False),
+        Column("partition_key", "VARCHAR"),
+        Column("check_name", "VARCHAR", nullable=False),
+        Column("observed", "VARCHAR"),
+        Column("threshold", "VARCHAR"),
+        Column("message", "VARCHAR", nullable=False),
+        Column("run_id", "VARCHAR", nullable=False),
+        Column("run_url", "VARCHAR", nullable=False),
+    ),
+)
+"""One row per alert (lib/alerts.py), written by the run that raised it."""
+
 QUARANTINE_TABLES = (
     QUARANTINE_ORDERS,
     QUARANTINE_STRIPE,

@@ -59,6 +59,8 @@ KNOWN_VARIABLES = {
     "median by this share (0.2)",
     "NORTHSTAR_MISSING_SHIPMENT_SLA_HOURS": "hours after its last update a shipped order with no "
     "warehouse row becomes MISSING_SHIPMENT (24)",
+    "NORTHSTAR_DAGSTER_UI_URL": "base URL of the Dagster UI that alerts link runs to "
+    "(http://127.0.0.1:3000)",
     "NORTHSTAR_SYNC_CONFIG": "JSON file of the synced PostgreSQL tables (default: the repo's)",
     "NORTHSTAR_SYNC_DRIFT_SLA_HOURS": "allowed source-vs-FINAL watermark drift in hours (2)",
     **SNOWFLAKE_VARIABLES,
@@ -108,6 +110,7 @@ class Settings:
     revenue_variance_limit: float
     mismatch_spike_tolerance: float
     missing_shipment_sla_hours: float
+    dagster_ui_url: str
     sync_config: Path | None
     sync_drift_sla_hours: float
     snowflake: SnowflakeSettings | None
@@ -121,6 +124,11 @@ class Settings:
             "mismatch_spike_tolerance": self.mismatch_spike_tolerance,
             "missing_shipment_sla_hours": self.missing_shipment_sla_hours,
         }
+
+    @property
+    def alert_file(self) -> Path:
+        """The JSON-lines alert sink (always on, beside the `ops.pipeline_alert_log` table)."""
+        return self.home / "alerts" / "alerts.jsonl"
 
     @property
     def landing_is_s3(self) -> bool:
@@ -274,6 +282,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         missing_shipment_sla_hours=_positive_float(
             env, "NORTHSTAR_MISSING_SHIPMENT_SLA_HOURS", 24.0
         ),
+        dagster_ui_url=env.get("NORTHSTAR_DAGSTER_UI_URL") or "http://127.0.0.1:3000",
         sync_config=_existing_file(env, "NORTHSTAR_SYNC_CONFIG"),
         sync_drift_sla_hours=_positive_float(env, "NORTHSTAR_SYNC_DRIFT_SLA_HOURS", 2.0),
         snowflake=_snowflake(env) if warehouse == "snowflake" else None,

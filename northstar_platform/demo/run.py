@@ -99,6 +99,6 @@ def run_demo(
             _merge(report, materialize_range(defs, instance, days, models, say))
     keys: list[Any] = [k.path for k in graph.get_all_asset_keys()]
     with DuckDBWarehouse(path=str(settings.duckdb_path)).connect(read_only=True) as session:
-        ok = print_summary(console, session, report, manifest, keys)
+        ok = print_summary(console, session, report, manifest, keys, settings.alert_file)
     say("done; browse the lineage with `northstar dev` (Dagster UI on http://127.0.0.1:3000)")
     return ok

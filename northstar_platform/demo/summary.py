@@ -2,6 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table as RichTable
@@ -35,6 +36,7 @@ def defect_lines(session: WarehouseSession, manifest: dict) -> list[DefectLine]:
     return [DefectLine(k, int(manifest["defects"][k]["expected"]), found[k]) for k in keys]
 
 
+ALERT_LOG = f"{quote('ops')}.{quote('pipeline_alert_log')}"
 PUBLICATION_GATES = f"{quote('audit')}.{quote('audit_publication_gates')}"
 
 
@@ -91,6 +93,7 @@ def print_summary(
     report: RangeReport,
     manifest: dict,
     asset_keys: list[list[str]],
+    alert_file: Path | None = None,
 ) -> bool:
     """Print the summary tables; True when every built detector and gate matches the manifest."""
     rows = RichTable(title="Rows per asset")
@@ -161,6 +164,14 @@ def print_summary(
         publication.add_row(day, verdict, "; ".join(reasons or []))
     if evaluated:
         console.print(publication)
+
+    if session.table_exists("ops", "pipeline_alert_log"):
+        raised = session.fetchall(
+            f"select check_name, count(*) from {ALERT_LOG} group by 1 order by 1"  # noqa: S608
+        )
+        listed = ", ".join(f"{name}: {count}" for name, count in raised)
+        where = f"ops.pipeline_alert_log and {alert_file}" if alert_file else ALERT_LOG
+        console.print(f"Alerts raised by failed checks ({listed}): see {where}")
 
     gates = gate_mismatches(report, manifest, evaluated)
     for problem in gates:
