@@ -6,7 +6,7 @@ process, DESIGN §3) and the resources bound from the settings.
 
 import dagster as dg
 
-from northstar_platform.defs.dbt import northstar_dbt_models
+from northstar_platform.defs.dbt import northstar_dbt_models, preference_reconciliation_models
 from northstar_platform.defs.finance.assets import raw_finance_revenue, stg_finance_revenue
 from northstar_platform.defs.finance.checks import FINANCE_CHECKS
 from northstar_platform.defs.finance.sensors import finance_files_sensor, ingest_finance_job
@@ -24,6 +24,17 @@ from northstar_platform.defs.payments.checks import STRIPE_CHECKS
 from northstar_platform.defs.payments.sensors import ingest_stripe_job, stripe_files_sensor
 from northstar_platform.defs.preferences.assets import raw_privacy_events, stg_privacy_events
 from northstar_platform.defs.preferences.checks import PRIVACY_CHECKS
+from northstar_platform.defs.preferences.export_assets import core_update_acks, core_update_exports
+from northstar_platform.defs.preferences.export_checks import PREFERENCE_EXPORT_CHECKS
+from northstar_platform.defs.preferences.export_sensors import (
+    core_update_acks_sensor,
+    ingest_core_update_acks_job,
+    ingest_core_update_acks_job_schedule,
+)
+from northstar_platform.defs.preferences.schedules import (
+    reconcile_preferences_job,
+    reconcile_preferences_job_schedule,
+)
 from northstar_platform.defs.preferences.sensors import ingest_privacy_job, privacy_files_sensor
 from northstar_platform.defs.reconciliation.checks import RECONCILIATION_CHECKS
 from northstar_platform.defs.resources import build_resources
@@ -52,6 +63,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             raw_privacy_events,
             stg_privacy_events,
             northstar_dbt_models,
+            preference_reconciliation_models,
+            core_update_exports,
+            core_update_acks,
             *(a for table in synced for a in build_sync_assets(table)),
         ],
         asset_checks=[
@@ -61,6 +75,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *FINANCE_CHECKS,
             *PRIVACY_CHECKS,
             *RECONCILIATION_CHECKS,
+            *PREFERENCE_EXPORT_CHECKS,
             *(c for table in synced for c in build_sync_checks(table)),
         ],
         jobs=[
@@ -70,9 +85,22 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             ingest_wms_job,
             ingest_finance_job,
             ingest_privacy_job,
+            reconcile_preferences_job,
+            ingest_core_update_acks_job,
         ],
-        sensors=[stripe_files_sensor, wms_files_sensor, finance_files_sensor, privacy_files_sensor],
-        schedules=[materialize_orders_job_schedule, sync_postgres_job_schedule],
+        sensors=[
+            stripe_files_sensor,
+            wms_files_sensor,
+            finance_files_sensor,
+            privacy_files_sensor,
+            core_update_acks_sensor,
+        ],
+        schedules=[
+            materialize_orders_job_schedule,
+            sync_postgres_job_schedule,
+            reconcile_preferences_job_schedule,
+            ingest_core_update_acks_job_schedule,
+        ],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

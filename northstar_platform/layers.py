@@ -204,6 +204,23 @@ DBT_SOURCE_TABLES = (STG_ORDERS, STG_STRIPE_EVENTS, STG_WMS_SHIPMENTS, STG_FINAN
 CUSTOMERS_LATEST_KEYS: created empty before dbt runs, so a source that has not delivered yet
 reads as no rows (every paid order a MISSING_PAYMENT) instead of failing the whole build."""
 
+CORE_PREFERENCES_HISTORY_KEYS = Table(
+    Layer.CURATED,
+    "core_preferences_latest",
+    (
+        Column("customer_key", "VARCHAR"),
+        Column("channel", "VARCHAR"),
+        Column("preference_state", "VARCHAR"),
+        Column("updated_ts", "TIMESTAMP"),
+        Column("ingested_ts", "TIMESTAMP"),
+    ),
+)
+"""What dbt reads of the synced core_preferences history (the sync's FINAL: its key includes
+updated_ts, so every version stays)."""
+
+PREFERENCE_SOURCE_TABLES = (STG_PRIVACY_EVENTS, CORE_PREFERENCES_HISTORY_KEYS)
+"""Python-written tables the preference models read, created empty before dbt runs."""
+
 PIPELINE_ALERT_LOG = Table(
     Layer.OPS,
     "pipeline_alert_log",
@@ -231,3 +248,62 @@ QUARANTINE_TABLES = (
     QUARANTINE_PRIVACY,
 )
 QUARANTINE_VIEW = f"{quote(Layer.STAGING.value)}.{quote('quarantine_records')}"
+
+AUDIT_PREFERENCE_MISMATCHES = Table(
+    Layer.AUDIT,
+    "audit_preference_mismatches",
+    (
+        Column("recon_date", "DATE", nullable=False),
+        Column("customer_key", "VARCHAR", nullable=False),
+        Column("channel", "VARCHAR", nullable=False),
+        Column("expected_state", "VARCHAR"),
+        Column("expected_updated_ts", "TIMESTAMP"),
+        Column("core_state", "VARCHAR"),
+        Column("core_updated_ts", "TIMESTAMP"),
+        Column("mismatch_type", "VARCHAR"),
+    ),
+)
+"""The dbt model's contract (DESIGN §4), as Python reads it: the export's spike gate counts it.
+dbt owns the table; Python never creates it outside tests."""
+
+REMEDIATION_CORE_UPDATES = Table(
+    Layer.REMEDIATION,
+    "remediation_core_updates",
+    (
+        Column("recon_date", "DATE", nullable=False),
+        Column("customer_key", "VARCHAR", nullable=False),
+        Column("channel", "VARCHAR", nullable=False),
+        Column("mismatch_type", "VARCHAR"),
+        Column("new_preference_state", "VARCHAR", nullable=False),
+        Column("effective_ts", "TIMESTAMP", nullable=False),
+        Column("update_hash", "VARCHAR", nullable=False),
+    ),
+)
+"""The dbt model's contract, as the core-update export reads it (dbt owns the table)."""
+
+CORE_UPDATE_LEDGER = Table(
+    Layer.REMEDIATION,
+    "core_update_ledger",
+    (
+        Column("update_hash", "VARCHAR", nullable=False),
+        Column("recon_date", "DATE", nullable=False),
+        Column("patch_key", "VARCHAR", nullable=False),
+        Column("sent_at", "TIMESTAMP", nullable=False),
+        Column("run_id", "VARCHAR", nullable=False),
+    ),
+)
+"""Every update_hash ever sent to the core system, with the patch file that carried it.
+Append-only (DESIGN §5.4): a hash in the ledger is never sent again."""
+
+CORE_UPDATE_ACK_LOG = Table(
+    Layer.REMEDIATION,
+    "core_update_ack_log",
+    (
+        Column("update_hash", "VARCHAR", nullable=False),
+        Column("applied_at", "TIMESTAMP", nullable=False),
+        Column("ack_file", "VARCHAR", nullable=False),
+        Column("ingested_ts", "TIMESTAMP", nullable=False),
+    ),
+)
+"""The core system's acknowledgements, one row per acked hash per ack file; a re-read file
+replaces its rows. `ingested_ts` is the ack file's arrival time."""

@@ -63,6 +63,12 @@ KNOWN_VARIABLES = {
     "(http://127.0.0.1:3000)",
     "NORTHSTAR_SYNC_CONFIG": "JSON file of the synced PostgreSQL tables (default: the repo's)",
     "NORTHSTAR_SYNC_DRIFT_SLA_HOURS": "allowed source-vs-FINAL watermark drift in hours (2)",
+    "NORTHSTAR_PREFERENCE_SPIKE_TOLERANCE": "preference export gate: a date's mismatches may "
+    "exceed the trailing 14-date median by this share (0.5)",
+    "NORTHSTAR_PREFERENCE_EXPORT_CAP": "preference export gate: most mismatches a date may have "
+    "and still be exported (50000)",
+    "NORTHSTAR_PREFERENCE_ACK_SLA_HOURS": "hours a sent core update may wait for the core "
+    "system's acknowledgement (24)",
     **SNOWFLAKE_VARIABLES,
 }
 
@@ -113,6 +119,9 @@ class Settings:
     dagster_ui_url: str
     sync_config: Path | None
     sync_drift_sla_hours: float
+    preference_spike_tolerance: float
+    preference_export_cap: int
+    preference_ack_sla_hours: float
     snowflake: SnowflakeSettings | None
 
     def reconciliation_vars(self) -> dict[str, float]:
@@ -285,5 +294,10 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         dagster_ui_url=env.get("NORTHSTAR_DAGSTER_UI_URL") or "http://127.0.0.1:3000",
         sync_config=_existing_file(env, "NORTHSTAR_SYNC_CONFIG"),
         sync_drift_sla_hours=_positive_float(env, "NORTHSTAR_SYNC_DRIFT_SLA_HOURS", 2.0),
+        preference_spike_tolerance=_positive_float(
+            env, "NORTHSTAR_PREFERENCE_SPIKE_TOLERANCE", 0.5
+        ),
+        preference_export_cap=_positive_int(env, "NORTHSTAR_PREFERENCE_EXPORT_CAP", 50_000),
+        preference_ack_sla_hours=_positive_float(env, "NORTHSTAR_PREFERENCE_ACK_SLA_HOURS", 24.0),
         snowflake=_snowflake(env) if warehouse == "snowflake" else None,
     )

@@ -6,6 +6,8 @@ Everything here talks to real services on loopback; nothing is mocked:
   127.0.0.1, one per test session) and fresh buckets on it.
 - `pg_dsn_base` / `fresh_pg_dsn`: the local PostgreSQL server and a throw-away database per
   test. An unreachable server FAILS the test (it is part of the environment, never skipped).
+- `snowflake_emulator`: fakesnow's server mode on loopback (one per test session), the
+  Snowflake dialect's stand-in for dbt-snowflake and the Snowflake connector.
 - `northstar_env`: a clean `NORTHSTAR_*` / `DAGSTER_HOME` environment rooted in `tmp_path`.
 """
 
@@ -16,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakesnow import server as start_fakesnow_server
+
+# Bound at import: calling it imports the submodule `fakesnow.server`, which then shadows the
+# function on the package, so a second `fakesnow.server()` in one process would fail.
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -167,3 +173,19 @@ def northstar_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("NORTHSTAR_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     return home
+
+
+# --------------------------------------------------------------------------------------------
+# Snowflake emulator (fakesnow server mode)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def snowflake_emulator() -> Iterator[dict[str, Any]]:
+    """Connection kwargs (`host`, `port`, `protocol`, `user`, ...) of a fakesnow server.
+
+    Its in-memory databases are shared by every test of the session: create a database of
+    your own (a unique name) and point dbt at it with NORTHSTAR_SNOWFLAKE_DATABASE.
+    """
+    with start_fakesnow_server() as kwargs:
+        yield kwargs

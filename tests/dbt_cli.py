@@ -12,9 +12,17 @@ DBT = Path(sys.executable).parent / "dbt"
 
 
 def dbt_build(
-    target: str, variables: dict[str, Any], work: Path, env: dict[str, str] | None = None
+    target: str,
+    variables: dict[str, Any],
+    work: Path,
+    env: dict[str, str] | None = None,
+    select: str | None = None,
+    exclude: str | None = None,
 ) -> str:
-    """Build the whole project on `target` with `--vars variables`; returns dbt's stdout.
+    """Build the project on `target` with `--vars variables`; returns dbt's stdout.
+
+    `select` / `exclude` are passed as `--select` / `--exclude` (e.g. `"tag:preferences"`);
+    by default the whole project.
 
     Target and log paths are `work`'s own (other dbt runs share dbt/target). Fails the test
     with dbt's output when dbt exits non-zero; the timeout bounds the Snowflake connector,
@@ -36,6 +44,8 @@ def dbt_build(
             str(work / "target"),
             "--log-path",
             str(work / "logs"),
+            *(["--select", select] if select else []),
+            *(["--exclude", exclude] if exclude else []),
         ],
         cwd=REPO,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
@@ -45,7 +55,8 @@ def dbt_build(
         timeout=600,
     )
     assert done.returncode == 0, (
-        f"dbt build --target {target} {variables} exited {done.returncode}:\n"
+        f"dbt build --target {target} --select {select or '(all)'} {variables} "
+        f"exited {done.returncode}:\n"
         f"{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
     )
     return done.stdout

@@ -59,3 +59,9 @@
 {% macro seconds_between(start, stop) -%}
     {{ dbt.datediff(start, stop, 'second') }}
 {%- endmacro %}
+
+{#- The reconciliation date of a preference run: the window's last day ([min_date, max_date)
+    holds one day when Dagster runs it per partition). -#}
+{% macro recon_date() -%}
+    cast({{ add_days("cast('" ~ var('max_date') ~ "' as date)", -1) }} as date)
+{%- endmacro %}

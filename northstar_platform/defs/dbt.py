@@ -15,7 +15,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from northstar_platform.defs.dbt_project import dbt_project
 from northstar_platform.defs.partitions import daily_partitions
-from northstar_platform.layers import CUSTOMERS_LATEST_KEYS, DBT_SOURCE_TABLES
+from northstar_platform.layers import (
+    CUSTOMERS_LATEST_KEYS,
+    DBT_SOURCE_TABLES,
+    PREFERENCE_SOURCE_TABLES,
+    Table,
+)
 from northstar_platform.resources.warehouse import DuckDBWarehouse, WarehouseResource
 from northstar_platform.settings import Settings, get_settings
 
@@ -45,20 +50,16 @@ def dbt_vars(start: str, end: str, run_id: str, settings: Settings) -> str:
     )
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=LayerTranslator(),
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="warehouse_write",
-)
-def northstar_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    sources: tuple[Table, ...],
 ) -> Iterator[Any]:
+    """`dbt build` of the selected models for the run's partition window."""
     window = context.partition_time_window
     with warehouse.connect() as session:
-        for table in (*DBT_SOURCE_TABLES, CUSTOMERS_LATEST_KEYS):
+        for table in sources:
             session.ensure_table(table)
     if isinstance(warehouse, DuckDBWarehouse):
         # dbt runs as a separate process: it finds the same DuckDB file through this variable
@@ -67,11 +68,39 @@ def northstar_dbt_models(
     # Run a dbt test only when every model it reads is selected: the relationships test of
     # payments_latest must not run in a subset that builds orders_latest alone.
     os.environ["DBT_INDIRECT_SELECTION"] = "cautious"
-    args = [
-        "build",
-        "--vars",
-        dbt_vars(
-            f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}", context.run_id, get_settings()
-        ),
-    ]
+    start, end = f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}"
+    args = ["build", "--vars", dbt_vars(start, end, context.run_id, get_settings())]
     yield from dbt.cli(args, context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LayerTranslator(),
+    exclude="tag:preferences",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="warehouse_write",
+)
+def northstar_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """Order reconciliation: curated state, audits, gates, marts, bi views (ranged runs)."""
+    yield from _build(context, dbt, warehouse, (*DBT_SOURCE_TABLES, CUSTOMERS_LATEST_KEYS))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LayerTranslator(),
+    select="tag:preferences",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    pool="warehouse_write",
+)
+def preference_reconciliation_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """Preference reconciliation, one run per reconciliation date (its audit is as of that
+    day): scope seed, privacy_latest, core_latest, audit, remediation."""
+    yield from _build(context, dbt, warehouse, PREFERENCE_SOURCE_TABLES)

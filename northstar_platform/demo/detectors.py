@@ -18,6 +18,8 @@ from northstar_platform.layers import (
 from northstar_platform.resources.warehouse import WarehouseSession
 
 AUDIT_ORDER_MISMATCHES = f"{quote(Layer.AUDIT.value)}.{quote('audit_order_mismatches')}"
+AUDIT_PREFERENCE_MISMATCHES = f"{quote(Layer.AUDIT.value)}.{quote('audit_preference_mismatches')}"
+REMEDIATION_CORE_UPDATES = f"{quote(Layer.REMEDIATION.value)}.{quote('remediation_core_updates')}"
 AUDIT_REVENUE_VARIANCE = f"{quote(Layer.AUDIT.value)}.{quote('audit_revenue_variance')}"
 ORDERS_LATEST = f"{quote(Layer.CURATED.value)}.{quote('orders_latest')}"
 CUSTOMERS_LATEST = f"{quote(Layer.CURATED.value)}.{quote('customers_latest')}"
@@ -33,7 +35,13 @@ BUILT_AUDIT_CLASSES = {
         "MISSING_SHIPMENT",
         "ORPHAN_PAYMENT",
         "ORPHAN_SHIPMENT",
-    }
+    },
+    "audit_preference_mismatches": {
+        "MISSING_IN_PRIVACY",
+        "MISSING_IN_CORE",
+        "STATE_DIFF",
+        "STALE_IN_CORE",
+    },
 }
 
 
@@ -59,6 +67,26 @@ def _if_built(layer: Layer, *tables: str) -> Callable[..., Callable[[WarehouseSe
 def _quarantine(source: str, rule: str) -> Callable[[WarehouseSession], int]:
     sql = f"select count(*) from {QUARANTINE_VIEW} where source = ? and rule = ?"  # noqa: S608
     return lambda session: _count(session, sql, (source, rule))
+
+
+def _preference_audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
+    """Rows of the latest reconciliation date (the manifest reconciles the last demo day)."""
+    sql = (
+        f"select count(*) from {AUDIT_PREFERENCE_MISMATCHES} where mismatch_type = ? "  # noqa: S608
+        f"and recon_date = (select max(recon_date) from {AUDIT_PREFERENCE_MISMATCHES})"
+    )
+    return _if_built(Layer.AUDIT, "audit_preference_mismatches")(
+        lambda session: _count(session, sql, (mismatch_type,))
+    )
+
+
+@_if_built(Layer.REMEDIATION, "remediation_core_updates")
+def _remediation_rows(session: WarehouseSession) -> int:
+    sql = (
+        f"select count(*) from {REMEDIATION_CORE_UPDATES} "  # noqa: S608
+        f"where recon_date = (select max(recon_date) from {REMEDIATION_CORE_UPDATES})"
+    )
+    return _count(session, sql, ())
 
 
 def _audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
@@ -99,6 +127,7 @@ BY_KEY = {
     "duplicates:wms:shipment_event": _collapsed(STG_WMS_SHIPMENTS),
     "audit_revenue_variance:VARIANCE": _variance,
     "referential:orders:customer_id_exists": _unknown_customers,
+    "remediation_core_updates:ROWS": _remediation_rows,
 }
 
 
@@ -110,6 +139,8 @@ def detector_for(key: str) -> Callable[[WarehouseSession], int] | None:
     if len(parts) == 3 and parts[0] == "quarantine" and parts[1] in BUILT_QUARANTINE_SOURCES:
         return _quarantine(parts[1], parts[2])
     if len(parts) == 2 and parts[1] in BUILT_AUDIT_CLASSES.get(parts[0], set()):
+        if parts[0] == "audit_preference_mismatches":
+            return _preference_audit(parts[1])
         return _audit(parts[1])
     return None
 

@@ -17,8 +17,9 @@ from northstar_platform.resources.landing import LandingZone
 
 SOURCE_PREFIXES = ("stripe/", "wms/", "finance/", "privacy/", "dsr/requests/")
 """What the generator writes."""
-SYNC_PREFIXES = ("orders/", "customers/", "core_preferences/")
-"""What the PostgreSQL sync exported from the previous demo database."""
+SYNC_PREFIXES = ("orders/", "customers/", "core_preferences/", "exports/")
+"""What the platform wrote from the previous demo's data: the PostgreSQL sync's exports and
+the preference patches (a new demo starts a new ledger, so old patches must go too)."""
 RECORD_NAME = "landed_keys.json"
 
 

@@ -12,7 +12,8 @@ coercions beyond what DuckDB emulates; the README's production section lists thi
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +192,7 @@ def run_dbt(
     # publishes and the marts have rows to compare; DAY2 is withheld by its revenue variance.
     loose = {"duplicate_rate_limit": 0.5, "referential_violation_limit": 0.5}
     variables = {"min_date": start, "max_date": end, "run_id": run, **loose}
-    dbt_cli.dbt_build(target, variables, target_path, env)
+    dbt_cli.dbt_build(target, variables, target_path, env, exclude="tag:preferences")
 
 
 @pytest.fixture(scope="module")
@@ -212,34 +213,27 @@ def duckdb_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[t
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[dict[str, Any]]:
-    """fakesnow's server mode on a free loopback port, with the NORTHSTAR database created."""
-    import fakesnow
-    import snowflake.connector
-
-    with fakesnow.server() as kwargs:
-        con = snowflake.connector.connect(**kwargs)
-        con.cursor().execute("create database if not exists NORTHSTAR")
-        con.close()
-        yield kwargs
-
-
-@pytest.fixture(scope="module")
 def snowflake_results(
-    emulator: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    snowflake_emulator: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[tuple[str, ...]]]:
     """Every query's rows after the same two builds through dbt-snowflake on the emulator."""
     import snowflake.connector
 
-    con = snowflake.connector.connect(**emulator, database="NORTHSTAR", paramstyle="qmark")
+    # The emulator's databases are shared by the session: this module's own database.
+    database = f"NORTHSTAR_ORDERS_{uuid.uuid4().hex[:8].upper()}"
+    admin = snowflake.connector.connect(**snowflake_emulator)
+    admin.cursor().execute(f"create database {database}")
+    admin.close()
+    con = snowflake.connector.connect(**snowflake_emulator, database=database, paramstyle="qmark")
     cur = con.cursor()
     for table, rows in TABLES:
         cur.execute(f"create schema if not exists {table.layer.value}")
         cur.execute(table.create_sql())
         cur.executemany(insert_sql(table), rows)
     env = {
-        "NORTHSTAR_SNOWFLAKE_HOST": emulator["host"],
-        "NORTHSTAR_SNOWFLAKE_PORT": str(emulator["port"]),
+        "NORTHSTAR_SNOWFLAKE_HOST": snowflake_emulator["host"],
+        "NORTHSTAR_SNOWFLAKE_PORT": str(snowflake_emulator["port"]),
+        "NORTHSTAR_SNOWFLAKE_DATABASE": database,
     }
     work = tmp_path_factory.mktemp("snowflake")
     run_dbt("snowflake_emulator", env, work / "target", DAY1, DAY2, "run-1")

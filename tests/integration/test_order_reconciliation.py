@@ -280,9 +280,10 @@ class Staging:
 
 
 def dbt_build(db: Path, work: Path, min_date: str, max_date: str, run_id: str) -> str:
-    """`dbt build` of the whole project on `db` for [min_date, max_date); returns its stdout."""
+    """`dbt build` of the order models on `db` for [min_date, max_date); returns its stdout."""
     variables = {"min_date": min_date, "max_date": max_date, "run_id": run_id}
-    return dbt_cli.dbt_build("duckdb", variables, work, {"DBT_DUCKDB_PATH": str(db)})
+    env = {"DBT_DUCKDB_PATH": str(db)}
+    return dbt_cli.dbt_build("duckdb", variables, work, env, exclude="tag:preferences")
 
 
 @contextmanager

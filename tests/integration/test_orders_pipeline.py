@@ -242,11 +242,10 @@ class Platform:
         from northstar_platform.runner import materialize_range
 
         defs = build_definitions()
-        # The order slice: the orders group and every dbt model (the audit also reads
+        # The order slice: the orders group and every order dbt model (the audit also reads
         # payments_latest and shipments_latest, built here from empty staging tables).
-        orders_slice = dg.AssetSelection.groups(
-            "orders"
-        ).downstream() | dg.AssetSelection.from_string("kind:dbt")
+        models = dg.AssetSelection.from_string("kind:dbt and not tag:preferences")
+        orders_slice = dg.AssetSelection.groups("orders").downstream() | models
         every = orders_slice.resolve(defs.resolve_asset_graph())
         landing = dg.AssetKey(["landing", "orders"])
         python = {

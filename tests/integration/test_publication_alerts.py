@@ -95,7 +95,9 @@ def materialized(northstar_env: Path, dbt_manifest_parsed: None):
             marks = ", ".join("?" for _ in table.columns)
             con.executemany(f"insert into {table.qualified} values ({marks})", rows)
     defs = build_definitions()
-    models = dg.AssetSelection.from_string("kind:dbt").resolve(defs.resolve_asset_graph())
+    models = dg.AssetSelection.from_string("kind:dbt and not tag:preferences").resolve(
+        defs.resolve_asset_graph()
+    )
     with dg.DagsterInstance.ephemeral() as instance:
         report = materialize_range(defs, instance, [D1, D2], selection=models)
     return report, northstar_env

@@ -52,10 +52,11 @@ def test_detectors_exist_only_for_what_is_built():
     assert detector_for("audit_order_mismatches:MISSING_PAYMENT") is not None
     assert detector_for("audit_revenue_variance:VARIANCE") is not None
     assert detector_for("referential:orders:customer_id_exists") is not None
-    assert detector_for("remediation_core_updates:ROWS") is None
+    assert detector_for("remediation_core_updates:ROWS") is not None
     assert detector_for("quarantine:stripe:json_parses") is not None
     assert detector_for("duplicates:stripe:event_id") is not None
     assert detector_for("quarantine:wms:event_ts_parses") is not None
     assert detector_for("duplicates:wms:shipment_event") is not None
     assert detector_for("late_files:wms") is None
-    assert detector_for("audit_preference_mismatches:STATE_DIFF") is None
+    assert detector_for("audit_preference_mismatches:STATE_DIFF") is not None
+    assert detector_for("dsr_requests:SUBJECT_NOT_FOUND") is None
