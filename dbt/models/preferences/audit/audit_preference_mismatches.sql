@@ -44,7 +44,7 @@ with privacy as (
             *,
             row_number() over (
                 partition by customer_key, channel
-                order by event_ts desc, ingested_ts desc, source_record_id desc
+                order by {{ privacy_event_order() }}
             ) as event_rank
         from {{ source('staging', 'stg_privacy_events') }}
         where partition_key < {{ day }}
@@ -66,8 +66,7 @@ core as (
             *,
             row_number() over (
                 partition by customer_key, channel
-                order by updated_ts desc, ingested_ts desc,
-                    case when preference_state = 'OPT_OUT' then 0 else 1 end
+                order by {{ core_row_order() }}
             ) as row_rank
         from {{ source('curated', 'core_preferences_history') }}
         where updated_ts < cast({{ day }} as timestamp)

@@ -58,8 +58,7 @@ ranked as (
         *,
         row_number() over (
             partition by customer_key, channel
-            order by updated_ts desc, ingested_ts desc,
-                case when preference_state = 'OPT_OUT' then 0 else 1 end
+            order by {{ core_row_order() }}
         ) as row_rank
     from candidates
 

@@ -63,7 +63,7 @@ ranked as (
         *,
         row_number() over (
             partition by customer_key, channel
-            order by event_ts desc, ingested_ts desc, source_record_id desc
+            order by {{ privacy_event_order() }}
         ) as event_rank
     from candidates
 
