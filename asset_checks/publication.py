@@ -10,8 +10,9 @@ and the reason for every date that failed.
 import dagster as dg
 
 from asset_checks.suite import Assertion, CheckContext, Verdict
+from northstar_platform.layers import Layer, qualified
 
-GATES_TABLE = '"audit"."audit_publication_gates"'
+GATES_TABLE = qualified(Layer.AUDIT, "audit_publication_gates")
 
 
 def _failing_dates(context: CheckContext, gate: str) -> tuple[int, list[tuple]]:

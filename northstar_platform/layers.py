@@ -26,6 +26,11 @@ class Layer(StrEnum):
 WAREHOUSE_LAYERS = [layer for layer in Layer if layer is not Layer.LANDING]
 
 
+def qualified(layer: "Layer", name: str) -> str:
+    """`"schema"."relation"` of a warehouse relation, e.g. one a dbt model owns."""
+    return f"{quote(layer.value)}.{quote(name)}"
+
+
 def quote(identifier: str) -> str:
     """Quote one SQL identifier (DuckDB and Snowflake both use double quotes)."""
     if not identifier.replace("_", "").isalnum():
@@ -53,7 +58,7 @@ class Table:
     @property
     def qualified(self) -> str:
         """`"schema"."table"`, safe to put in SQL."""
-        return f"{quote(self.layer.value)}.{quote(self.name)}"
+        return qualified(self.layer, self.name)
 
     @property
     def asset_key(self) -> dg.AssetKey:
@@ -247,7 +252,7 @@ QUARANTINE_TABLES = (
     QUARANTINE_FINANCE,
     QUARANTINE_PRIVACY,
 )
-QUARANTINE_VIEW = f"{quote(Layer.STAGING.value)}.{quote('quarantine_records')}"
+QUARANTINE_VIEW = qualified(Layer.STAGING, "quarantine_records")
 
 AUDIT_PREFERENCE_MISMATCHES = Table(
     Layer.AUDIT,

@@ -8,21 +8,21 @@ detected" — never as a match (DESIGN §9).
 from collections.abc import Callable
 
 from northstar_platform.layers import (
+    AUDIT_PREFERENCE_MISMATCHES,
+    CUSTOMERS_LATEST_KEYS,
     QUARANTINE_VIEW,
+    REMEDIATION_CORE_UPDATES,
     STG_STRIPE_EVENTS,
     STG_WMS_SHIPMENTS,
     Layer,
     Table,
-    quote,
+    qualified,
 )
 from northstar_platform.resources.warehouse import WarehouseSession
 
-AUDIT_ORDER_MISMATCHES = f"{quote(Layer.AUDIT.value)}.{quote('audit_order_mismatches')}"
-AUDIT_PREFERENCE_MISMATCHES = f"{quote(Layer.AUDIT.value)}.{quote('audit_preference_mismatches')}"
-REMEDIATION_CORE_UPDATES = f"{quote(Layer.REMEDIATION.value)}.{quote('remediation_core_updates')}"
-AUDIT_REVENUE_VARIANCE = f"{quote(Layer.AUDIT.value)}.{quote('audit_revenue_variance')}"
-ORDERS_LATEST = f"{quote(Layer.CURATED.value)}.{quote('orders_latest')}"
-CUSTOMERS_LATEST = f"{quote(Layer.CURATED.value)}.{quote('customers_latest')}"
+AUDIT_ORDER_MISMATCHES = qualified(Layer.AUDIT, "audit_order_mismatches")
+AUDIT_REVENUE_VARIANCE = qualified(Layer.AUDIT, "audit_revenue_variance")
+ORDERS_LATEST = qualified(Layer.CURATED, "orders_latest")
 
 BUILT_QUARANTINE_SOURCES = {"orders", "stripe", "wms", "finance"}
 BUILT_AUDIT_CLASSES = {
@@ -72,8 +72,8 @@ def _quarantine(source: str, rule: str) -> Callable[[WarehouseSession], int]:
 def _preference_audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
     """Rows of the latest reconciliation date (the manifest reconciles the last demo day)."""
     sql = (
-        f"select count(*) from {AUDIT_PREFERENCE_MISMATCHES} where mismatch_type = ? "  # noqa: S608
-        f"and recon_date = (select max(recon_date) from {AUDIT_PREFERENCE_MISMATCHES})"
+        f"select count(*) from {AUDIT_PREFERENCE_MISMATCHES.qualified} where mismatch_type = ? "  # noqa: S608
+        f"and recon_date = (select max(recon_date) from {AUDIT_PREFERENCE_MISMATCHES.qualified})"
     )
     return _if_built(Layer.AUDIT, "audit_preference_mismatches")(
         lambda session: _count(session, sql, (mismatch_type,))
@@ -83,8 +83,8 @@ def _preference_audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
 @_if_built(Layer.REMEDIATION, "remediation_core_updates")
 def _remediation_rows(session: WarehouseSession) -> int:
     sql = (
-        f"select count(*) from {REMEDIATION_CORE_UPDATES} "  # noqa: S608
-        f"where recon_date = (select max(recon_date) from {REMEDIATION_CORE_UPDATES})"
+        f"select count(*) from {REMEDIATION_CORE_UPDATES.qualified} "  # noqa: S608
+        f"where recon_date = (select max(recon_date) from {REMEDIATION_CORE_UPDATES.qualified})"
     )
     return _count(session, sql, ())
 
@@ -110,7 +110,7 @@ def _variance(session: WarehouseSession) -> int:
 def _unknown_customers(session: WarehouseSession) -> int:
     sql = (
         f"select count(*) from {ORDERS_LATEST} where not is_deleted and customer_id not in "  # noqa: S608
-        f"(select customer_id from {CUSTOMERS_LATEST})"
+        f"(select customer_id from {CUSTOMERS_LATEST_KEYS.qualified})"
     )
     return _count(session, sql, ())
 

@@ -8,7 +8,14 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from northstar_platform.demo.detectors import detect
-from northstar_platform.layers import QUARANTINE_VIEW, WAREHOUSE_LAYERS, quote
+from northstar_platform.layers import (
+    PIPELINE_ALERT_LOG,
+    QUARANTINE_VIEW,
+    WAREHOUSE_LAYERS,
+    Layer,
+    qualified,
+    quote,
+)
 from northstar_platform.resources.warehouse import WarehouseSession
 from northstar_platform.runner import RangeReport
 
@@ -36,8 +43,8 @@ def defect_lines(session: WarehouseSession, manifest: dict) -> list[DefectLine]:
     return [DefectLine(k, int(manifest["defects"][k]["expected"]), found[k]) for k in keys]
 
 
-ALERT_LOG = f"{quote('ops')}.{quote('pipeline_alert_log')}"
-PUBLICATION_GATES = f"{quote('audit')}.{quote('audit_publication_gates')}"
+ALERT_LOG = PIPELINE_ALERT_LOG.qualified
+PUBLICATION_GATES = qualified(Layer.AUDIT, "audit_publication_gates")
 
 
 def publication_gates(session: WarehouseSession) -> list[tuple[str, str, bool, str]]:
