@@ -52,13 +52,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from child_process import mib, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 WORKDIR = REPO / ".northstar" / "bench" / "preferences"
@@ -485,59 +487,6 @@ def generate(path: Path, customers: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- child processes
 
 
-def tree_rss(root: int, page: int) -> int:
-    """Resident bytes of `root` and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
-        except OSError:
-            continue
-        stack.extend(children.get(pid, []))
-    return total
-
-
-def run_child(cmd: list[str], log_file: Path, env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    """Run `cmd` to its end: exit code, wall time, peak RSS (the larger of ru_maxrss and the
-    process tree's resident bytes polled every 0.2 s), the 1-minute load when it started."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    peak = [0]
-    done = threading.Event()
-    load = os.getloadavg()[0]
-    began = time.perf_counter()
-    with log_file.open("w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env)
-
-        def poll() -> None:
-            while not done.wait(0.2):
-                peak[0] = max(peak[0], tree_rss(proc.pid, page))
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - began
-        done.set()
-        poller.join()
-    return {
-        "code": os.waitstatus_to_exitcode(status),
-        "wall": wall,
-        "peak_rss": max(usage.ru_maxrss * 1024, peak[0]),
-        "load": load,
-        "log": log_file,
-    }
-
-
 def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("NORTHSTAR_", "DBT_"))}
 
@@ -945,10 +894,6 @@ def verify_round(
 
 
 # --------------------------------------------------------------------------- report
-
-
-def mib(n: float) -> str:
-    return f"{n / (1 << 20):,.0f} MiB"
 
 
 def median_round(rounds: list[dict[str, Any]], key: Any) -> dict[str, Any]:

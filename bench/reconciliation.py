@@ -48,15 +48,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from child_process import mib, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -772,33 +773,11 @@ def gate_rows(d: dict[str, Any]) -> list[tuple[Any, ...]]:
 # --------------------------------------------------------------------------- dbt child
 
 
-def tree_rss(root: int, page: int) -> int:
-    """Resident bytes of `root` and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
-        except OSError:
-            continue
-        stack.extend(children.get(pid, []))
-    return total
-
-
 def run_dbt(
     label: str, warehouse: Path, start: dt.date, end: dt.date, target: Path
 ) -> dict[str, Any]:
-    """`dbt build` of the window in its own process: wall time, peak RSS, run_results."""
+    """`dbt build` of the order models for the window in its own process: wall time, peak
+    RSS, run_results."""
     log_file = WORKDIR / f"dbt-{label}.log"
     dbt = Path(sys.executable).parent / "dbt"
     dbt_vars = {"min_date": start.isoformat(), "max_date": end.isoformat(), "run_id": label}
@@ -809,6 +788,7 @@ def run_dbt(
         "--target-path", str(target),
         "--log-path", str(WORKDIR / "dbt-logs"),
         "--vars", json.dumps(dbt_vars),
+        "--exclude", "tag:preferences",  # the preference models have their own bench
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NORTHSTAR_", "DBT_"))}
     env |= {
@@ -816,41 +796,12 @@ def run_dbt(
         "NORTHSTAR_DBT_TARGET": "duckdb",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    page = os.sysconf("SC_PAGE_SIZE")
-    peak = [0]
-    done = threading.Event()
-    load = os.getloadavg()[0]
-    began = time.perf_counter()
-    with log_file.open("w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=DBT_PROJECT, env=env)
-
-        def poll() -> None:
-            while not done.wait(0.2):
-                peak[0] = max(peak[0], tree_rss(proc.pid, page))
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - began
-        done.set()
-        poller.join()
-    code = os.waitstatus_to_exitcode(status)
+    run_ = run_child(cmd, log_file, env, DBT_PROJECT)
     results, manifest = ({"results": [], "elapsed_time": 0.0}, {"nodes": {}})
     if (target / "run_results.json").exists():  # dbt writes both, unless it failed to start
         results = json.loads((target / "run_results.json").read_text())
         manifest = json.loads((target / "manifest.json").read_text())
-    return {
-        "label": label,
-        "code": code,
-        "wall": wall,
-        "peak_rss": max(usage.ru_maxrss * 1024, peak[0]),
-        "maxrss": usage.ru_maxrss * 1024,
-        "tree_peak": peak[0],
-        "load": load,
-        "results": results,
-        "manifest": manifest,
-        "log": log_file,
-    }
+    return {"label": label, **run_, "results": results, "manifest": manifest}
 
 
 # --------------------------------------------------------------------------- reporting
@@ -920,10 +871,6 @@ def layer_summary(
         by_layer[layer]["rows_in"] = curated
     by_layer["bi"]["rows_in"] = marts
     return list(by_layer.values()), sorted(models, key=lambda m: -m[2])
-
-
-def mib(n: float) -> str:
-    return f"{n / (1 << 20):,.0f} MiB"
 
 
 def print_run(title: str, run_: dict[str, Any]) -> None:
