@@ -312,3 +312,55 @@ CORE_UPDATE_ACK_LOG = Table(
 )
 """The core system's acknowledgements, one row per acked hash per ack file; a re-read file
 replaces its rows. `ingested_ts` is the ack file's arrival time."""
+
+PIPELINE_RUN_LOG = Table(
+    Layer.OPS,
+    "pipeline_run_log",
+    (
+        Column("run_id", "VARCHAR", nullable=False),
+        Column("job_name", "VARCHAR", nullable=False),
+        Column("partition_key", "VARCHAR"),
+        Column("status", "VARCHAR", nullable=False),
+        Column("started_at", "TIMESTAMP"),
+        Column("ended_at", "TIMESTAMP"),
+        Column("duration_s", "DOUBLE"),
+        Column("trigger", "VARCHAR", nullable=False),
+        Column("assets_materialized", "BIGINT", nullable=False),
+        Column("rows_written", "VARCHAR", nullable=False),
+        Column("checks_passed", "BIGINT", nullable=False),
+        Column("checks_failed", "BIGINT", nullable=False),
+        Column("check_results", "VARCHAR", nullable=False),
+        Column("error", "VARCHAR"),
+        Column("code_version", "VARCHAR", nullable=False),
+        Column("dbt_manifest_hash", "VARCHAR", nullable=False),
+        Column("environment", "VARCHAR", nullable=False),
+        Column("recorded_at", "TIMESTAMP", nullable=False),
+    ),
+)
+"""One row per finished run (DESIGN §2 ops): `partition_key` is a day, an hour or a range
+`first..last`; `trigger` is `schedule:<name>`, `sensor:<name>`, `backfill:<id>`,
+`user:<name>` or the command that started it; `rows_written` is a JSON object asset → rows and
+`check_results` a JSON list of {asset, check, partition, passed, severity}; `environment` is
+`production` or `shadow`. Re-recording a run replaces its row."""
+
+AUDIT_CORRECTIONS = Table(
+    Layer.OPS,
+    "audit_corrections",
+    (
+        Column("correction_id", "VARCHAR", nullable=False),
+        Column("recorded_at", "TIMESTAMP", nullable=False),
+        Column("kind", "VARCHAR", nullable=False),
+        Column("asset_key", "VARCHAR", nullable=False),
+        Column("partition_key", "VARCHAR"),
+        Column("run_id", "VARCHAR"),
+        Column("trigger", "VARCHAR", nullable=False),
+        Column("code_version", "VARCHAR", nullable=False),
+        Column("dbt_manifest_hash", "VARCHAR", nullable=False),
+        Column("input_fingerprints", "VARCHAR", nullable=False),
+        Column("output_fingerprints", "VARCHAR", nullable=False),
+        Column("note", "VARCHAR"),
+    ),
+)
+"""Append-only record of every correction (DESIGN §5.4): `kind` is REMEDIATION_EXPORT,
+BACKFILL, CUTOVER or ROLLBACK; fingerprints are JSON lists of {asset, partition, rows,
+content_hash} (lib/fingerprints.py). Rows are never updated or deleted."""
