@@ -31,6 +31,15 @@ def qualified(layer: "Layer", name: str) -> str:
     return f"{quote(layer.value)}.{quote(name)}"
 
 
+SHADOW_SUFFIX = "_shadow"
+
+
+def shadow_schema(layer: "Layer | str") -> str:
+    """The schema a shadow build writes `layer` into, next to production (seed 004's
+    `_SHADOW` targets): `marts` → `marts_shadow`. `bi` (the dbt views) works the same way."""
+    return f"{Layer(layer).value if isinstance(layer, Layer) else layer}{SHADOW_SUFFIX}"
+
+
 def quote(identifier: str) -> str:
     """Quote one SQL identifier (DuckDB and Snowflake both use double quotes)."""
     if not identifier.replace("_", "").isalnum():
