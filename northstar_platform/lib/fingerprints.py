@@ -41,6 +41,8 @@ PARTITION_COLUMNS = {
 }
 """Columns that hold a partition, tried in this order on a table's live columns."""
 
+RANGE_SEPARATOR = ".."
+"""A range of partitions, as the run log spells a single-run backfill: `first..last`."""
 NULL = "\\N"
 FIELD_SEPARATOR = "\x1f"
 
@@ -126,7 +128,8 @@ def fingerprint(
     where: str | None = None,
 ) -> Fingerprint:
     """Fingerprint `schema.table`, or its rows of `partition` (matched on the table's partition
-    column as text: `2026-11-02`, `2026-11-02-13:00`). `where` adds a fixed SQL predicate
+    column as text: `2026-11-02`, `2026-11-02-13:00`, or a range `2026-11-01..2026-11-07`,
+    both ends included). `where` adds a fixed SQL predicate
     (trusted text from code, e.g. `not is_cleared`). A missing table raises LookupError."""
     live = [name for name, _ in session.columns(schema, table)]
     if not live:
@@ -139,8 +142,13 @@ def fingerprint(
         column = partition_column(live)
         if column is None:
             raise LookupError(f"{schema}.{table} has no partition column ({', '.join(live)})")
-        predicates.append(f"cast({quote(column)} as varchar) = ?")
-        params.append(partition)
+        first, _, last = partition.partition(RANGE_SEPARATOR)
+        if last:  # a range run's `first..last`: ISO keys sort as text
+            predicates.append(f"cast({quote(column)} as varchar) between ? and ?")
+            params.extend((first, last))
+        else:
+            predicates.append(f"cast({quote(column)} as varchar) = ?")
+            params.append(partition)
     if where:
         predicates.append(f"({where})")
     condition = f" where {' and '.join(predicates)}" if predicates else ""

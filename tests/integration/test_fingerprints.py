@@ -77,3 +77,11 @@ def test_json_form_lists_relation_partition_rows_and_hash() -> None:
         + expected_hash([("2026-03-02", "o-3", "7.25", "y")])
         + '", "partition": "2026-03-02", "relation": "audit.t", "rows": 1}]'
     )
+
+
+def test_a_range_covers_both_ends() -> None:
+    session = _session(ROWS)
+    both = fingerprint(session, "audit", "t", "2026-03-01..2026-03-02")
+    assert both.rows == 3
+    assert both.content_hash == fingerprint(session, "audit", "t").content_hash
+    assert fingerprint(session, "audit", "t", "2026-03-02..2026-03-09").rows == 1
