@@ -32,7 +32,13 @@ from typing import Any
 import pyarrow as pa
 
 from northstar_platform.errors import NorthstarError
-from northstar_platform.layers import CORE_UPDATE_LEDGER, REMEDIATION_CORE_UPDATES
+from northstar_platform.layers import (
+    AUDIT_PREFERENCE_MISMATCHES,
+    CORE_UPDATE_LEDGER,
+    REMEDIATION_CORE_UPDATES,
+)
+from northstar_platform.lib.corrections import Correction, CorrectionKind
+from northstar_platform.lib.fingerprints import Fingerprint, fingerprint
 from northstar_platform.resources.landing import LandingZone
 from northstar_platform.resources.warehouse import WarehouseSession
 
@@ -167,9 +173,9 @@ def export_core_updates(
     """Write the unsent updates of `recon_date` as one patch file, then record them as sent."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     source = REMEDIATION_CORE_UPDATES
-    if not session.table_exists(source.layer.value, source.name):
+    if not session.table_exists(source.schema, source.name):
         raise NorthstarError(
-            f"{source.layer.value}.{source.name} does not exist yet: materialize the "
+            f"{source.schema}.{source.name} does not exist yet: materialize the "
             f"preference reconciliation models for {recon_date} first"
         )
     session.ensure_table(CORE_UPDATE_LEDGER)  # DDL before any transaction (Snowflake commits)
@@ -198,3 +204,41 @@ def export_core_updates(
     with session.transaction():  # 2. then the ledger, all rows or none
         session.insert_arrow(CORE_UPDATE_LEDGER, _ledger_rows(hashes, recon_date, key, now, run_id))
     return ExportOutcome(rows_in_remediation, already_sent, len(pending), key, recovered)
+
+
+def export_correction(
+    session: WarehouseSession,
+    zone: LandingZone,
+    outcome: ExportOutcome,
+    recon_date: str,
+    run_id: str,
+    trigger: str,
+) -> Correction | None:
+    """The `audit_corrections` record of an export that sent a patch (None when nothing was
+    sent): the date's audit and remediation rows in, the patch file and its ledger rows out."""
+    if not outcome.patch_key:
+        return None
+    patch = zone.read_bytes(outcome.patch_key)
+    inputs = [
+        fingerprint(session, t.layer.value, t.name, recon_date)
+        for t in (AUDIT_PREFERENCE_MISMATCHES, REMEDIATION_CORE_UPDATES)
+    ]
+    outputs = [
+        Fingerprint(zone.uri(outcome.patch_key), recon_date, outcome.newly_sent, sha256_hex(patch)),
+        fingerprint(session, CORE_UPDATE_LEDGER.layer.value, CORE_UPDATE_LEDGER.name, recon_date),
+    ]
+    return Correction(
+        CorrectionKind.REMEDIATION_EXPORT,
+        "remediation/core_update_exports",
+        recon_date,
+        run_id,
+        trigger,
+        inputs,
+        outputs,
+        f"{outcome.newly_sent} updates sent in {outcome.patch_key}",
+    )
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of a file's bytes (a patch file's content fingerprint)."""
+    return hashlib.sha256(data).hexdigest()

@@ -11,6 +11,7 @@ line>`, computed once by hand and pinned.
 """
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -205,6 +206,26 @@ def test_three_retries_of_the_same_payload_write_one_patch(home: Path) -> None:
     for retry in retries:
         assert (retry["already_sent"], retry["newly_sent"], retry["patch_key"]) == (3, 0, "none")
         assert "nothing new to send" in retry["note"]
+    # One auditable correction for the one export that sent something (DESIGN §5.4).
+    [(kind, asset, partition, trigger, inputs, outputs)] = _query(
+        home,
+        "select kind, asset_key, partition_key, trigger, input_fingerprints, "
+        "output_fingerprints from ops.audit_corrections",
+    )
+    assert (kind, asset, partition, trigger) == (
+        "REMEDIATION_EXPORT",
+        "remediation/core_update_exports",
+        D,
+        "manual",
+    )
+    assert [(f["relation"], f["rows"]) for f in json.loads(inputs)] == [
+        ("audit.audit_preference_mismatches", 0),
+        ("remediation.remediation_core_updates", 3),
+    ]
+    patch, ledger = json.loads(outputs)
+    assert patch["relation"].endswith(PATCH_3) and patch["rows"] == 3
+    assert patch["content_hash"] == hashlib.sha256(PATCH_3_TEXT.encode()).hexdigest()
+    assert (ledger["relation"], ledger["rows"]) == ("remediation.core_update_ledger", 3)
 
 
 def test_a_changed_payload_sends_only_the_new_hash(home: Path) -> None:

@@ -16,7 +16,8 @@ import dagster as dg
 from northstar_platform.defs.partitions import daily_partitions
 from northstar_platform.layers import AUDIT_PREFERENCE_MISMATCHES, REMEDIATION_CORE_UPDATES
 from northstar_platform.lib.core_update_acks import ack_files, load_ack_files
-from northstar_platform.lib.core_update_export import export_core_updates
+from northstar_platform.lib.core_update_export import export_core_updates, export_correction
+from northstar_platform.lib.corrections import record_correction, trigger_from_tags
 from northstar_platform.lib.export_gate import read_mismatch_gate
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.warehouse import WarehouseResource
@@ -60,6 +61,10 @@ def core_update_exports(
                 metadata=gate.metadata(),
             )
         outcome = export_core_updates(session, zone, recon_date, context.run_id)
+        trigger = trigger_from_tags(context.run.tags)
+        correction = export_correction(session, zone, outcome, recon_date, context.run_id, trigger)
+        if correction:  # DESIGN §5.4: every remediation export is an auditable correction
+            record_correction(session, correction)
     if outcome.patch_key:
         context.log.info(f"sent {outcome.newly_sent} updates in {zone.uri(outcome.patch_key)}")
     return dg.MaterializeResult(metadata={**outcome.metadata(), "gate_threshold": gate.threshold})
