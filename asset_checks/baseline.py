@@ -1,42 +1,18 @@
-"""Spike check: a partition's volume against the trailing median of earlier partitions.
+"""Spike check: a partition's metric against the trailing median of earlier partitions.
 
-Used for landing volumes (DESIGN §5.5: ±50% for daily files). The baseline is the median row
-count of the last `window` earlier partitions that hold rows; a partition with no history yet
-passes with a note, so a new source does not start blocked.
+The rule lives in `lib/baselines.py` (one rule for every spike check); this module reads the
+history from the warehouse. Used for landing volumes (DESIGN §5.5: ±50% for daily files); any
+asset can add a `metric_within_baseline` check, and `NORTHSTAR_BASELINE_OVERRIDES` tunes one
+asset's tolerance, window or noise floor without a code change.
 """
 
-import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from asset_checks import suite
 from asset_checks.suite import Assertion, CheckContext
 from northstar_platform.layers import Table
-
-
-@dataclass(frozen=True)
-class VolumeVerdict:
-    """How a partition's volume compares with its baseline."""
-
-    passed: bool
-    baseline: float | None
-    deviation: float | None
-    note: str
-
-
-def volume_verdict(
-    current: int, history: list[int], tolerance: float, min_rows: int = 0
-) -> VolumeVerdict:
-    """Pass when |current - median(history)| / median(history) <= tolerance, or when the
-    difference is at most `min_rows` rows (small partitions are noisy: 3 rows vs 6 is -50%)."""
-    if not history:
-        return VolumeVerdict(True, None, None, "no earlier partition with rows: nothing to compare")
-    baseline = float(statistics.median(history))
-    deviation = (current - baseline) / baseline
-    if abs(current - baseline) <= min_rows and abs(deviation) > tolerance:
-        note = f"within {min_rows} rows of the baseline: below the noise floor"
-        return VolumeVerdict(True, baseline, round(deviation, 4), note)
-    return VolumeVerdict(abs(deviation) <= tolerance, baseline, round(deviation, 4), "")
+from northstar_platform.lib.baselines import BaselinePolicy, judge, resolve
+from northstar_platform.settings import get_settings
 
 
 def volume_within_baseline(
@@ -53,32 +29,52 @@ def volume_within_baseline(
     `same_hour` compares an hourly partition (`YYYY-MM-DD-HH:00`) with the same hour of
     earlier days, since volumes follow the time of day; `min_rows` is the noise floor.
     """
-    history_sql = (
-        f"select partition_key, count(*) from {table.qualified} "  # noqa: S608
-        "where partition_key < ? and partition_key like ? "
-        "group by partition_key order by partition_key desc limit ?"
+    return metric_within_baseline(
+        table,
+        metric="count(*)",
+        policy=lambda: BaselinePolicy(tolerance(), window, min_rows),
+        same_hour=same_hour,
+        name=name,
+        what="Rows",
     )
-    current_sql = f"select count(*) from {table.qualified} where partition_key = ?"  # noqa: S608
+
+
+def metric_within_baseline(
+    table: Table,
+    *,
+    metric: str,
+    policy: Callable[[], BaselinePolicy],
+    name: str,
+    same_hour: bool = False,
+    what: str = "The metric",
+) -> Assertion:
+    """`metric` (an aggregate SQL expression over the table's rows, trusted text from code,
+    e.g. `count(*)` or `sum(amount_cents)`) of the partition against the trailing median of the
+    last `window` earlier partitions that hold rows. `policy` is read at evaluation time, then
+    `NORTHSTAR_BASELINE_OVERRIDES` for this asset applies."""
+    asset = table.asset_key.to_user_string()
 
     def evaluate(context: CheckContext) -> suite.Verdict:
+        # Named at run time: the schema depends on the environment (shadow mode).
+        history_sql = (
+            f"select partition_key, {metric} from {table.qualified} "  # noqa: S608
+            "where partition_key < ? and partition_key like ? "
+            "group by partition_key order by partition_key desc limit ?"
+        )
+        current_sql = f"select {metric} from {table.qualified} where partition_key = ?"  # noqa: S608
         pk = context.partition_key or ""
         pattern = f"%{pk[-6:]}" if same_hour else "%"
-        history = [int(n) for _, n in context.session.fetchall(history_sql, (pk, pattern, window))]
-        current = context.count(current_sql, (pk,))
-        limit = tolerance()
-        verdict = volume_verdict(current, history, limit, min_rows)
-        return verdict.passed, {
-            "rows": current,
-            "baseline_median": verdict.baseline if verdict.baseline is not None else "none",
-            "deviation": verdict.deviation if verdict.deviation is not None else "none",
-            "tolerance": limit,
-            "noise_floor_rows": min_rows,
-            "partitions_in_baseline": len(history),
-            "note": verdict.note,
-        }
+        rules = resolve(asset, policy(), get_settings().baseline_overrides)
+        rows = context.session.fetchall(history_sql, (pk, pattern, rules.window))
+        history = [float(n or 0) for _, n in rows]
+        current_row = context.session.fetchone(current_sql, (pk,))
+        current = float(current_row[0] or 0) if current_row else 0.0
+        verdict = judge(current, history, rules)
+        return verdict.passed, verdict.metadata("rows" if metric == "count(*)" else "value")
 
     description = (
-        f"Rows of the partition within the tolerance of the median of the last {window} "
-        f"earlier partitions with rows{' at the same hour of day' if same_hour else ''}."
+        f"{what} of the partition within the tolerance of the median of the last earlier "
+        f"partitions with rows{' at the same hour of day' if same_hour else ''} "
+        "(lib/baselines.py; NORTHSTAR_BASELINE_OVERRIDES tunes it per asset)."
     )
     return Assertion(table.asset_key, name, description, evaluate)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from northstar_platform.errors import SettingsError
+from northstar_platform.lib.baselines import parse_overrides
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The repository root: embedded state defaults to `<repo>/.northstar`."""
@@ -34,6 +35,21 @@ SNOWFLAKE_VARIABLES = {
     "NORTHSTAR_SNOWFLAKE_PROTOCOL": "https (default) or http (only for emulators)",
 }
 
+ALERT_SINK_VARIABLES = {
+    "NORTHSTAR_SLACK_WEBHOOK_URL": "Slack incoming webhook URL for alerts (a secret; unset = "
+    "no Slack sink)",
+    "NORTHSTAR_SMTP_HOST": "SMTP server for alert mail (unset = no email sink)",
+    "NORTHSTAR_SMTP_PORT": "SMTP port (25)",
+    "NORTHSTAR_SMTP_USER": "SMTP login (optional; needs NORTHSTAR_SMTP_PASSWORD)",
+    "NORTHSTAR_SMTP_PASSWORD": "SMTP password (a secret)",
+    "NORTHSTAR_SMTP_STARTTLS": "true: upgrade the SMTP connection with STARTTLS (false)",
+    "NORTHSTAR_ALERT_EMAIL_FROM": "sender of alert mail (northstar-alerts@localhost)",
+    "NORTHSTAR_ALERT_EMAIL_TO": "comma-separated recipients of alert mail",
+    "NORTHSTAR_ALERT_SINK_RETRIES": "retries of a failed Slack/email delivery after the first "
+    "attempt, with exponential backoff (2)",
+    "NORTHSTAR_ALERT_SINK_TIMEOUT_S": "seconds one Slack/email delivery attempt may take (5)",
+}
+
 KNOWN_VARIABLES = {
     "NORTHSTAR_HOME": "where embedded state lives (default <repo>/.northstar)",
     "NORTHSTAR_WAREHOUSE": "duckdb or snowflake",
@@ -49,6 +65,8 @@ KNOWN_VARIABLES = {
     "quarantined (0.01)",
     "NORTHSTAR_LANDING_VOLUME_TOLERANCE": "allowed deviation of a landed day's volume from the "
     "median of the last 14 days (0.5)",
+    "NORTHSTAR_BASELINE_OVERRIDES": "per-asset spike-check settings, e.g. "
+    "'raw/raw_wms_shipments:tolerance=0.3,window=7;staging/stg_orders:noise_floor=20'",
     "NORTHSTAR_DUPLICATE_RATE_LIMIT": "marts gate: open duplicate orders / a date's live orders "
     "must stay below this (0.001)",
     "NORTHSTAR_REFERENTIAL_VIOLATION_LIMIT": "marts gate: orphan payments and shipments plus "
@@ -61,14 +79,21 @@ KNOWN_VARIABLES = {
     "warehouse row becomes MISSING_SHIPMENT (24)",
     "NORTHSTAR_DAGSTER_UI_URL": "base URL of the Dagster UI that alerts link runs to "
     "(http://127.0.0.1:3000)",
+    **ALERT_SINK_VARIABLES,
     "NORTHSTAR_SYNC_CONFIG": "JSON file of the synced PostgreSQL tables (default: the repo's)",
     "NORTHSTAR_SYNC_DRIFT_SLA_HOURS": "allowed source-vs-FINAL watermark drift in hours (2)",
+    "NORTHSTAR_PARITY_COUNT_TOLERANCE": "parity: shadow row and distinct-key counts may differ "
+    "from production by this share of production (0.005)",
+    "NORTHSTAR_PARITY_DIVERGENCE_TOLERANCE": "parity: largest KS statistic / total-variation "
+    "distance of a column's distribution between shadow and production (0.01)",
     "NORTHSTAR_PREFERENCE_SPIKE_TOLERANCE": "preference export gate: a date's mismatches may "
     "exceed the trailing 14-date median by this share (0.5)",
     "NORTHSTAR_PREFERENCE_EXPORT_CAP": "preference export gate: most mismatches a date may have "
     "and still be exported (50000)",
     "NORTHSTAR_PREFERENCE_ACK_SLA_HOURS": "hours a sent core update may wait for the core "
     "system's acknowledgement (24)",
+    "NORTHSTAR_SHADOW": "true: write the whole graph into <layer>_shadow schemas and the "
+    "landing zone's shadow/ prefix, beside production (false)",
     **SNOWFLAKE_VARIABLES,
 }
 
@@ -95,6 +120,19 @@ class SnowflakeSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Where alert mail goes; the password never appears in repr."""
+
+    host: str
+    port: int
+    sender: str
+    recipients: tuple[str, ...]
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the platform reads from the environment, resolved and validated."""
 
@@ -111,17 +149,28 @@ class Settings:
     quarantine_max_rate: float
     landing_quarantine_max_rate: float
     landing_volume_tolerance: float
+    baseline_overrides: dict[str, dict[str, float]] = field(hash=False)
+    """Per-asset spike-check overrides (lib/baselines.py `parse_overrides`)."""
     duplicate_rate_limit: float
     referential_violation_limit: float
     revenue_variance_limit: float
     mismatch_spike_tolerance: float
     missing_shipment_sla_hours: float
     dagster_ui_url: str
+    slack_webhook_url: str | None = field(repr=False)
+    smtp: SmtpSettings | None
+    alert_sink_retries: int
+    alert_sink_timeout_s: float
     sync_config: Path | None
     sync_drift_sla_hours: float
+    parity_count_tolerance: float
+    parity_divergence_tolerance: float
     preference_spike_tolerance: float
     preference_export_cap: int
     preference_ack_sla_hours: float
+    shadow: bool
+    """Shadow mode (seed 004): every relation in `<layer>_shadow`, platform-written landing
+    files under `shadow/`, its own Dagster instance; production is never touched."""
     snowflake: SnowflakeSettings | None
 
     def reconciliation_vars(self) -> dict[str, float]:
@@ -138,6 +187,11 @@ class Settings:
     def alert_file(self) -> Path:
         """The JSON-lines alert sink (always on, beside the `ops.pipeline_alert_log` table)."""
         return self.home / "alerts" / "alerts.jsonl"
+
+    @property
+    def environment(self) -> str:
+        """`shadow` or `production`: what the ops tables record for this process's runs."""
+        return "shadow" if self.shadow else "production"
 
     @property
     def landing_is_s3(self) -> bool:
@@ -170,6 +224,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return _number(env, name, default, int, lambda v: v > 0, "a positive integer")
 
 
+def _baseline_overrides(env: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    try:
+        return parse_overrides(env.get("NORTHSTAR_BASELINE_OVERRIDES", ""))
+    except ValueError as exc:
+        raise SettingsError(f"NORTHSTAR_BASELINE_OVERRIDES: {exc}") from None
+
+
 def _rate(env: Mapping[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float, lambda v: 0 <= v <= 1, "a share between 0 and 1")
 
@@ -177,6 +238,20 @@ def _rate(env: Mapping[str, str], name: str, default: float) -> float:
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     valid = lambda v: 0 < v < float("inf")  # noqa: E731
     return _number(env, name, default, float, valid, "a positive number")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A true/false setting, false when unset."""
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise SettingsError(f"{name}={env.get(name)!r}: expected true or false")
+    return raw in ("true", "1")
+
+
+def shadow_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """Whether `NORTHSTAR_SHADOW` is on: the one setting schema names depend on (layers.py),
+    read on its own so naming a relation does not parse every other setting."""
+    return _flag(os.environ if env is None else env, "NORTHSTAR_SHADOW")
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
@@ -206,6 +281,47 @@ def _landing_url(env: Mapping[str, str], home: Path) -> str:
             )
         return raw.rstrip("/")
     return str(Path(raw).expanduser().resolve())
+
+
+def _slack_webhook_url(env: Mapping[str, str]) -> str | None:
+    """The webhook URL, checked without ever echoing it (it is a secret)."""
+    raw = env.get("NORTHSTAR_SLACK_WEBHOOK_URL") or None
+    if raw and urlparse(raw).scheme not in ("https", "http"):
+        raise SettingsError("NORTHSTAR_SLACK_WEBHOOK_URL must be an https:// URL")
+    return raw
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    """The email sink: on when NORTHSTAR_SMTP_HOST and NORTHSTAR_ALERT_EMAIL_TO are both set."""
+    host = env.get("NORTHSTAR_SMTP_HOST") or None
+    recipients = tuple(
+        r.strip() for r in (env.get("NORTHSTAR_ALERT_EMAIL_TO") or "").split(",") if r.strip()
+    )
+    if not host and not recipients:
+        return None
+    if not host or not recipients:
+        missing = "NORTHSTAR_ALERT_EMAIL_TO" if host else "NORTHSTAR_SMTP_HOST"
+        present = "NORTHSTAR_SMTP_HOST" if host else "NORTHSTAR_ALERT_EMAIL_TO"
+        raise SettingsError(f"{missing} is not set; the email alert sink needs it with {present}")
+    sender = env.get("NORTHSTAR_ALERT_EMAIL_FROM") or "northstar-alerts@localhost"
+    for name, address in [("NORTHSTAR_ALERT_EMAIL_FROM", sender)] + [
+        ("NORTHSTAR_ALERT_EMAIL_TO", r) for r in recipients
+    ]:
+        if "@" not in address or " " in address:
+            raise SettingsError(f"{name}: {address!r} is not an email address")
+    user = env.get("NORTHSTAR_SMTP_USER") or None
+    password = env.get("NORTHSTAR_SMTP_PASSWORD") or None
+    if user and not password:
+        raise SettingsError("NORTHSTAR_SMTP_PASSWORD is not set; NORTHSTAR_SMTP_USER needs it")
+    return SmtpSettings(
+        host=host,
+        port=_positive_int(env, "NORTHSTAR_SMTP_PORT", 25),
+        sender=sender,
+        recipients=recipients,
+        user=user,
+        password=password,
+        starttls=_flag(env, "NORTHSTAR_SMTP_STARTTLS"),
+    )
 
 
 def _snowflake(env: Mapping[str, str]) -> SnowflakeSettings:
@@ -265,6 +381,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"NORTHSTAR_SOURCE_DSN must be a postgresql:// URL, e.g. "
             f"postgresql://user@host:5432/dbname (got a value starting {dsn[:12]!r})"
         )
+    shadow = shadow_enabled(env)
     dbt_target = env.get("NORTHSTAR_DBT_TARGET", warehouse)
     if dbt_target not in WAREHOUSES:
         raise SettingsError(
@@ -279,11 +396,13 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         source_statement_timeout_s=_positive_int(env, "NORTHSTAR_SOURCE_STATEMENT_TIMEOUT_S", 300),
         landing_url=_landing_url(env, home),
         s3_endpoint_url=env.get("NORTHSTAR_S3_ENDPOINT_URL") or None,
-        dagster_home=_path(env, "DAGSTER_HOME", home / "dagster"),
+        # Shadow runs keep their own asset history: production's is never mixed with it.
+        dagster_home=_path(env, "DAGSTER_HOME", home / ("dagster-shadow" if shadow else "dagster")),
         dbt_target=dbt_target,
         quarantine_max_rate=_rate(env, "NORTHSTAR_QUARANTINE_MAX_RATE", 0.05),
         landing_quarantine_max_rate=_rate(env, "NORTHSTAR_LANDING_QUARANTINE_MAX_RATE", 0.01),
         landing_volume_tolerance=_positive_float(env, "NORTHSTAR_LANDING_VOLUME_TOLERANCE", 0.5),
+        baseline_overrides=_baseline_overrides(env),
         duplicate_rate_limit=_rate(env, "NORTHSTAR_DUPLICATE_RATE_LIMIT", 0.001),
         referential_violation_limit=_rate(env, "NORTHSTAR_REFERENTIAL_VIOLATION_LIMIT", 0.01),
         revenue_variance_limit=_rate(env, "NORTHSTAR_REVENUE_VARIANCE_LIMIT", 0.0005),
@@ -292,12 +411,21 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "NORTHSTAR_MISSING_SHIPMENT_SLA_HOURS", 24.0
         ),
         dagster_ui_url=env.get("NORTHSTAR_DAGSTER_UI_URL") or "http://127.0.0.1:3000",
+        slack_webhook_url=_slack_webhook_url(env),
+        smtp=_smtp(env),
+        alert_sink_retries=_number(
+            env, "NORTHSTAR_ALERT_SINK_RETRIES", 2, int, lambda v: v >= 0, "a whole number >= 0"
+        ),
+        alert_sink_timeout_s=_positive_float(env, "NORTHSTAR_ALERT_SINK_TIMEOUT_S", 5.0),
         sync_config=_existing_file(env, "NORTHSTAR_SYNC_CONFIG"),
         sync_drift_sla_hours=_positive_float(env, "NORTHSTAR_SYNC_DRIFT_SLA_HOURS", 2.0),
+        parity_count_tolerance=_rate(env, "NORTHSTAR_PARITY_COUNT_TOLERANCE", 0.005),
+        parity_divergence_tolerance=_rate(env, "NORTHSTAR_PARITY_DIVERGENCE_TOLERANCE", 0.01),
         preference_spike_tolerance=_positive_float(
             env, "NORTHSTAR_PREFERENCE_SPIKE_TOLERANCE", 0.5
         ),
         preference_export_cap=_positive_int(env, "NORTHSTAR_PREFERENCE_EXPORT_CAP", 50_000),
         preference_ack_sla_hours=_positive_float(env, "NORTHSTAR_PREFERENCE_ACK_SLA_HOURS", 24.0),
+        shadow=shadow,
         snowflake=_snowflake(env) if warehouse == "snowflake" else None,
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from northstar_platform.runner import materialize_range
+from northstar_platform.runner import RangeReport, materialize_range
 
 pytestmark = pytest.mark.integration
 
@@ -45,24 +45,30 @@ def _land(home: Path, day: str, lines: int) -> None:
     (folder / "events.jsonl").write_text("\n".join(events) + "\n")
 
 
-def test_spike_day_is_blocked_with_its_numbers(
-    northstar_env: Path, fresh_pg_dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def _volume_checks(
+    home: Path, dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[RangeReport, dict[str, tuple[bool, dict]]]:
     from northstar_platform.definitions import build_definitions
 
     no_sync = tmp_path / "no_sync.json"
     no_sync.write_text('{"tables": []}')
     monkeypatch.setenv("NORTHSTAR_SYNC_CONFIG", str(no_sync))
-    monkeypatch.setenv("NORTHSTAR_SOURCE_DSN", fresh_pg_dsn)
+    monkeypatch.setenv("NORTHSTAR_SOURCE_DSN", dsn)
     for day, lines in DAYS.items():
-        _land(northstar_env, day, lines)
+        _land(home, day, lines)
     with dg.DagsterInstance.ephemeral() as instance:
         report = materialize_range(build_definitions(), instance, list(DAYS), PAYMENTS)
-    volume = {
+    return report, {
         c.partition: (c.passed, c.metadata)
         for c in report.checks
         if c.check == "volume_within_baseline"
     }
+
+
+def test_spike_day_is_blocked_with_its_numbers(
+    northstar_env: Path, fresh_pg_dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    report, volume = _volume_checks(northstar_env, fresh_pg_dsn, monkeypatch, tmp_path)
     assert {day: passed for day, (passed, _) in volume.items()} == {
         "2026-10-01": True,
         "2026-10-02": True,
@@ -80,3 +86,17 @@ def test_spike_day_is_blocked_with_its_numbers(
         c.partition == "2026-10-04" and c.asset == "staging/stg_stripe_events"
         for c in report.checks
     )
+
+
+def test_a_per_asset_override_tunes_one_assets_gate(
+    northstar_env: Path, fresh_pg_dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # +200% passes under a tolerance of 2.0; a window of 2 makes day 5's baseline the median
+    # of the two previous days (8, 30) = 19: 6 rows is -68.42%, within 200% too.
+    monkeypatch.setenv("NORTHSTAR_BASELINE_OVERRIDES", "raw/raw_stripe_events:tolerance=2,window=2")
+    report, volume = _volume_checks(northstar_env, fresh_pg_dsn, monkeypatch, tmp_path)
+    assert all(passed for passed, _ in volume.values()) and report.blocked == []
+    spike, after = volume["2026-10-04"][1], volume["2026-10-05"][1]
+    assert (spike["tolerance"], spike["window"], spike["partitions_in_baseline"]) == (2.0, 2, 2)
+    assert (spike["baseline_median"], spike["deviation"]) == (10.0, 2.0)  # median of 12, 8
+    assert (after["baseline_median"], after["deviation"]) == (19.0, -0.6842)
