@@ -36,10 +36,11 @@ time and the highest peak RSS of all rounds.
 
 Seconds per layer are the sums of dbt's `execution_time` of the layer's models (folder:
 curated, intermediate, audit, marts, bi) and of all tests; `dbt other` is the rest of the
-process's wall time (start, parse, compile, connections). Peak RSS is the larger of the dbt
-process's `ru_maxrss` (wait4) and the highest sum of RSS over its process tree, polled from
-/proc every 0.2 s. Data generation is timed separately and not part of the target. Work files
-live in `.northstar/bench/reconciliation/` (git-ignored), removed unless `--keep`.
+process's wall time (start, parse, compile, connections). Peak RSS is the dbt process tree's
+high-water mark (`child_process.py`; wait4's `ru_maxrss` is shown beside it but includes this
+bench process's own size, which Linux carries into a child at exec). Data generation is
+timed separately and not part of the target. Work files live in
+`.northstar/bench/reconciliation/` (git-ignored), removed unless `--keep`.
 """
 
 import argparse
@@ -891,7 +892,7 @@ def print_run(title: str, run_: dict[str, Any]) -> None:
     print(
         f"{'total wall':<14} {'':>5} {run_['wall']:>8.2f}   dbt's own elapsed "
         f"{run_['results']['elapsed_time']:.2f} s; peak RSS {mib(run_['peak_rss'])} "
-        f"(ru_maxrss {mib(run_['maxrss'])}, tree poll {mib(run_['tree_peak'])}); "
+        f"(wait4 ru_maxrss, parent included: {mib(run_['maxrss'])}); "
         f"load {run_['load']:.1f}"
     )
     print(f"\n{'model':<26} {'layer':<13} {'seconds':>8} {'% wall':>6} {'rows out':>12}")

@@ -21,9 +21,9 @@
 
 `seconds` is the work itself, timed inside the child (interpreter start, imports and building
 the Definitions are excluded; `proc s` is the child's whole wall time). Peak RSS is the
-child's `ru_maxrss` from wait4; `load` the 1-minute load average when the child started (the
-machine is shared). Work files live in `.northstar/bench/stripe/` (git-ignored), removed
-unless `--keep`.
+child tree's high-water mark (`child_process.py`); `load` the 1-minute load average when the
+child started (the machine is shared). Work files live in `.northstar/bench/stripe/`
+(git-ignored), removed unless `--keep`.
 """
 
 import argparse
@@ -31,7 +31,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from child_process import mib, run_child
 from stripe_landing import Expected, write_day
 
 REPO = Path(__file__).resolve().parents[1]
@@ -226,37 +226,30 @@ def ours_env(home: Path, landing_root: Path) -> dict[str, str]:
     return env
 
 
-def run_child(label: str, cmd: list[str], env: dict[str, str], workdir: Path) -> dict[str, Any]:
-    """One tool in its own process; its peak RSS comes from wait4."""
+def run_tool(label: str, cmd: list[str], env: dict[str, str], workdir: Path) -> dict[str, Any]:
+    """One tool in its own process, measured by `child_process.run_child`."""
     result_file = workdir / f"result-{label}.json"
-    log_file = workdir / f"log-{label}.txt"
     cmd = [sys.executable, __file__, *cmd, "--result", str(result_file)]
-    load = os.getloadavg()[0]  # this 2-core machine is shared: say how busy it was
-    start = time.perf_counter()
-    with log_file.open("w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    if code != 0:
-        sys.stderr.write(log_file.read_text()[-4000:])
-        raise SystemExit(f"{label} failed (exit {code}); log: {log_file}")
+    run_ = run_child(cmd, workdir / f"log-{label}.txt", env, REPO)
+    if run_["code"] != 0:
+        sys.stderr.write(run_["log"].read_text()[-4000:])
+        raise SystemExit(f"{label} failed (exit {run_['code']}); log: {run_['log']}")
     result = json.loads(result_file.read_text())
-    result.update(label=label, wall=wall, peak_rss=usage.ru_maxrss * 1024, load=load)
+    result.update(label=label, wall=run_["wall"], peak_rss=run_["peak_rss"], load=run_["load"])
     return result
 
 
 def run_ours_child(label: str, home: Path, landing_root: Path, day: dt.date) -> dict[str, Any]:
     home.mkdir(parents=True)
     env = ours_env(home, landing_root)
-    result = run_child(label, ["--child", "ours", "--day", day.isoformat()], env, WORKDIR)
+    result = run_tool(label, ["--child", "ours", "--day", day.isoformat()], env, WORKDIR)
     result["counts"] = counts(home / "warehouse.duckdb", OURS_COUNTS_SQL, (day.isoformat(),))
     return result
 
 
 def run_peer_child(label: str, folder: Path, database: Path) -> dict[str, Any]:
     cmd = ["--child", "peer", "--landing", str(folder), "--database", str(database)]
-    result = run_child(label, cmd, dict(os.environ), WORKDIR)
+    result = run_tool(label, cmd, dict(os.environ), WORKDIR)
     result["counts"] = counts(database, PEER_COUNTS_SQL, ())
     return result
 
@@ -272,10 +265,6 @@ def counts(database: Path, queries: dict[str, str], params: tuple[str, ...]) -> 
         }
     finally:
         connection.close()
-
-
-def mib(n: float) -> str:
-    return f"{n / (1 << 20):,.0f} MiB"
 
 
 def print_table(results: list[dict[str, Any]], lines: int) -> None:

@@ -17,8 +17,8 @@
    tools take turns going first).
 
 `seconds` is the sync itself, measured inside the child (interpreter start and imports are
-excluded for both tools; `proc s` is the child's whole wall time). Peak RSS is the child's
-`ru_maxrss` from wait4 (it includes any process the child waited for).
+excluded for both tools; `proc s` is the child's whole wall time). Peak RSS is the child
+tree's high-water mark (`child_process.py`).
 Work files live in `.northstar/bench/orders/` (git-ignored), removed unless `--keep`.
 """
 
@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -35,6 +34,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from child_process import mib, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 WORKDIR = REPO / ".northstar" / "bench" / "orders"
@@ -269,28 +270,18 @@ def _stats(execute: Any, fetchall: Any, table: str) -> dict[str, Any]:
     return stats
 
 
-def run_child(tool: str, phase: str, dsn: str, workdir: Path) -> dict[str, Any]:
-    """One tool, one phase, in its own process; its peak RSS comes from wait4."""
+def run_tool(tool: str, phase: str, dsn: str, workdir: Path) -> dict[str, Any]:
+    """One tool, one phase, in its own process, measured by `child_process.run_child`."""
     result_file = workdir / f"result-{tool}-{phase}.json"
-    log_file = workdir / f"log-{tool}-{phase}.txt"
     cmd = [sys.executable, __file__, "--child", tool, "--phase", phase, "--dsn", dsn]
     cmd += ["--workdir", str(workdir), "--result", str(result_file)]
-    start = time.perf_counter()
-    with log_file.open("w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.stderr.write(log_file.read_text()[-4000:])
-        raise SystemExit(f"{tool} {phase} failed (exit {proc.returncode}); log: {log_file}")
+    run_ = run_child(cmd, workdir / f"log-{tool}-{phase}.txt", dict(os.environ), REPO)
+    if run_["code"] != 0:
+        sys.stderr.write(run_["log"].read_text()[-4000:])
+        raise SystemExit(f"{tool} {phase} failed (exit {run_['code']}); log: {run_['log']}")
     result = json.loads(result_file.read_text())
-    result.update(tool=tool, phase=phase, wall=wall, peak_rss=usage.ru_maxrss * 1024)
+    result.update(tool=tool, phase=phase, wall=run_["wall"], peak_rss=run_["peak_rss"])
     return result
-
-
-def mib(n: float) -> str:
-    return f"{n / (1 << 20):,.0f} MiB"
 
 
 def median(values: list[float]) -> float:
@@ -408,11 +399,11 @@ def run_round(number: int, args: argparse.Namespace) -> tuple[list[dict[str, Any
     try:
         seconds = create_source(dbname, args.rows)
         print(f"  source: {args.rows:,} rows loaded in {seconds:.1f} s")
-        results += [run_child(tool, "full", dsn, workdir) for tool in order]
+        results += [run_tool(tool, "full", dsn, workdir) for tool in order]
         ok = verify(dbname, workdir, "the full load")
         updated, seconds = update_source(dbname, args.changed)
         print(f"  source: {updated:,} rows updated in {seconds:.1f} s")
-        results += [run_child(tool, "incremental", dsn, workdir) for tool in order]
+        results += [run_tool(tool, "incremental", dsn, workdir) for tool in order]
         ok = verify(dbname, workdir, "the incremental batch") and ok
     finally:
         drop_source(dbname)
