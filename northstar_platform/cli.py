@@ -189,6 +189,9 @@ def _register_subcommands() -> None:
 
     main.add_command(sync)
     main.add_command(quarantine)
+    from northstar_platform.dashboard_commands import dashboard
+
+    main.add_command(dashboard)
 
 
 _register_subcommands()
