@@ -189,6 +189,10 @@ def _register_subcommands() -> None:
 
     main.add_command(sync)
     main.add_command(quarantine)
+    from northstar_platform.cutover_commands import cutover, parity, rollback
+
+    for command in (parity, cutover, rollback):
+        main.add_command(command)
     from northstar_platform.dashboard_commands import dashboard
 
     main.add_command(dashboard)

@@ -13,6 +13,8 @@ from northstar_platform.defs.finance.sensors import finance_files_sensor, ingest
 from northstar_platform.defs.fulfillment.assets import raw_wms_shipments, stg_wms_shipments
 from northstar_platform.defs.fulfillment.checks import WMS_CHECKS
 from northstar_platform.defs.fulfillment.sensors import ingest_wms_job, wms_files_sensor
+from northstar_platform.defs.ops.parity_assets import check_shadow_parity_job, parity_report
+from northstar_platform.defs.ops.parity_checks import shadow_matches_production
 from northstar_platform.defs.orders.assets import landing_orders, raw_orders, stg_orders
 from northstar_platform.defs.orders.checks import ORDERS_CHECKS
 from northstar_platform.defs.orders.schedules import (
@@ -66,6 +68,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             preference_reconciliation_models,
             core_update_exports,
             core_update_acks,
+            parity_report,
             *(a for table in synced for a in build_sync_assets(table)),
         ],
         asset_checks=[
@@ -76,6 +79,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *PRIVACY_CHECKS,
             *RECONCILIATION_CHECKS,
             *PREFERENCE_EXPORT_CHECKS,
+            shadow_matches_production,
             *(c for table in synced for c in build_sync_checks(table)),
         ],
         jobs=[
@@ -87,6 +91,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             ingest_privacy_job,
             reconcile_preferences_job,
             ingest_core_update_acks_job,
+            check_shadow_parity_job,
         ],
         sensors=[
             stripe_files_sensor,

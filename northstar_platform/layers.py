@@ -373,3 +373,43 @@ AUDIT_CORRECTIONS = Table(
 """Append-only record of every correction (DESIGN §5.4): `kind` is REMEDIATION_EXPORT,
 BACKFILL, CUTOVER or ROLLBACK; fingerprints are JSON lists of {asset, partition, rows,
 content_hash} (lib/fingerprints.py). Rows are never updated or deleted."""
+
+PARITY_REPORT = Table(
+    Layer.OPS,
+    "parity_report",
+    (
+        Column("report_id", "VARCHAR", nullable=False),
+        Column("compared_at", "TIMESTAMP", nullable=False),
+        Column("table_name", "VARCHAR", nullable=False),
+        Column("metric", "VARCHAR", nullable=False),
+        Column("production_value", "DOUBLE"),
+        Column("shadow_value", "DOUBLE"),
+        Column("divergence", "DOUBLE"),
+        Column("threshold", "DOUBLE", nullable=False),
+        Column("passed", "BOOLEAN", nullable=False),
+        Column("code_version", "VARCHAR", nullable=False),
+    ),
+)
+"""Shadow-vs-production parity (seed 004 Phase 3), one row per table and metric; one
+`report_id` per comparison, append-only. `table_name` is `layer.table`; `metric` is
+`row_count`, `distinct_keys(<cols>)`/`distinct_rows`, `columns`, `missing_in_production`/
+`missing_in_shadow`, `ks:<col>`, `tvd:<col>` or `null_share:<col>` (lib/parity.py)."""
+
+BI_SCHEMA = "bi"
+"""The schema of the stable BI views dashboards query (dbt models `dbt/models/bi`)."""
+
+BI_VIEW_ROUTING = Table(
+    Layer.OPS,
+    "bi_view_routing",
+    (
+        Column("view_name", "VARCHAR", nullable=False),
+        Column("source_schema", "VARCHAR", nullable=False),
+        Column("changed_at", "TIMESTAMP", nullable=False),
+        Column("changed_by", "VARCHAR", nullable=False),
+        Column("correction_id", "VARCHAR"),
+    ),
+)
+"""Which schema each stable BI view reads (`marts` or the shadow build's), one row per view,
+written by `northstar cutover`/`rollback` and read by the bi models (macro `bi_routed_ref`),
+so a later dbt build keeps the views where the last cutover or rollback put them. No row:
+`marts`."""
