@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -276,7 +277,7 @@ class LatestReport:
     value, shadow value, divergence, threshold), worst first."""
 
     report_id: str
-    failed: list[tuple[str, str, float | None, float | None, float, float]]
+    failed: list[tuple[Any, ...]]
 
     @property
     def failed_tables(self) -> list[str]:
@@ -300,4 +301,4 @@ def latest_report(session: WarehouseSession) -> LatestReport | None:
         "order by divergence / nullif(threshold, 0) desc nulls first, table_name, metric",
         (row[0],),
     )
-    return LatestReport(str(row[0]), [tuple(f) for f in failed])  # type: ignore[misc]
+    return LatestReport(str(row[0]), [tuple(f) for f in failed])
