@@ -12,12 +12,13 @@ def no_duplicates(
     """Fails when any `keys` value repeats within the partition (or the table)."""
     key_sql = ", ".join(quote(k) for k in keys)
     where = "where partition_key = ?" if partitioned else ""
-    sql = (
-        f"select {key_sql}, count(*) as copies from {table.qualified} {where} "  # noqa: S608
-        f"group by {key_sql} having count(*) > 1 order by copies desc, {key_sql}"
-    )
 
     def evaluate(context: CheckContext) -> Verdict:
+        # Named at run time: the schema depends on the environment (shadow mode).
+        sql = (
+            f"select {key_sql}, count(*) as copies from {table.qualified} {where} "  # noqa: S608
+            f"group by {key_sql} having count(*) > 1 order by copies desc, {key_sql}"
+        )
         params = (context.partition_key,) if partitioned else ()
         repeated = context.session.fetchall(sql, params)
         return not repeated, {
@@ -28,6 +29,6 @@ def no_duplicates(
     return Assertion(
         table.asset_key,
         name,
-        f"No ({', '.join(keys)}) appears twice in {table.qualified}.",
+        f"No ({', '.join(keys)}) appears twice in {table.layer.value}.{table.name}.",
         evaluate,
     )

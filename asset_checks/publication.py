@@ -12,7 +12,7 @@ import dagster as dg
 from asset_checks.suite import Assertion, CheckContext, Verdict
 from northstar_platform.layers import Layer, qualified
 
-GATES_TABLE = qualified(Layer.AUDIT, "audit_publication_gates")
+GATES_TABLE = "audit_publication_gates"
 
 
 def _failing_dates(context: CheckContext, gate: str) -> tuple[int, list[tuple]]:
@@ -22,7 +22,7 @@ def _failing_dates(context: CheckContext, gate: str) -> tuple[int, list[tuple]]:
     the day after); when the check runs on its own, the dates of the run's partition window,
     or every date when there is none.
     """
-    base = f"from {GATES_TABLE} where gate = ?"
+    base = f"from {qualified(Layer.AUDIT, GATES_TABLE)} where gate = ?"
     scopes: list[tuple[str, tuple]] = [(" and run_id = ?", (context.run_id,))]
     if context.window is not None:
         start, end = context.window

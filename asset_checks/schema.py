@@ -50,13 +50,13 @@ def matches_contract(table: Table) -> Assertion:
     """`matches_contract`: the table has exactly the contract's columns, in type families."""
 
     def evaluate(context: CheckContext) -> Verdict:
-        live = context.session.columns(table.layer.value, table.name)
+        live = context.session.columns(table.schema, table.name)
         problems = schema_differences(table, live)
         return not problems, {"differences": "; ".join(problems) or "none", "columns": len(live)}
 
     return Assertion(
         table.asset_key,
         "matches_contract",
-        f"{table.qualified} has exactly the columns and types of its contract.",
+        f"{table.layer.value}.{table.name} has exactly the columns and types of its contract.",
         evaluate,
     )

@@ -4,10 +4,14 @@ The naming rules live here (STYLE.md): warehouse schema = layer, asset key = [la
 SQL identifiers are only ever built from these constants, so they can be quoted safely.
 """
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
 import dagster as dg
+
+from northstar_platform.settings import shadow_enabled
 
 
 class Layer(StrEnum):
@@ -27,17 +31,57 @@ WAREHOUSE_LAYERS = [layer for layer in Layer if layer is not Layer.LANDING]
 
 
 def qualified(layer: "Layer", name: str) -> str:
-    """`"schema"."relation"` of a warehouse relation, e.g. one a dbt model owns."""
-    return f"{quote(layer.value)}.{quote(name)}"
+    """`"schema"."relation"` of a warehouse relation, e.g. one a dbt model owns: the one place
+    Python spells a relation's name, so shadow mode and verify redirects reach every query."""
+    return f"{quote(schema_of(layer, name))}.{quote(name)}"
 
 
 SHADOW_SUFFIX = "_shadow"
+VERIFY_SUFFIX = "_verify"
 
 
 def shadow_schema(layer: "Layer | str") -> str:
     """The schema a shadow build writes `layer` into, next to production (seed 004's
     `_SHADOW` targets): `marts` → `marts_shadow`. `bi` (the dbt views) works the same way."""
     return f"{Layer(layer).value if isinstance(layer, Layer) else layer}{SHADOW_SUFFIX}"
+
+
+_redirected: set[tuple["Layer", str]] = set()
+"""(layer, relation) pairs this process writes into `<schema>_verify` (verify-reproducible)."""
+
+
+def schema_of(layer: "Layer", name: str | None = None) -> str:
+    """The schema `layer` (or its relation `name`) resolves to in this process.
+
+    Production: the layer (`staging`). `NORTHSTAR_SHADOW=true`: `staging_shadow`, read at call
+    time so nothing depends on import order. `ops` is shared by both: run log, alert log and
+    corrections carry an environment instead. A relation inside `redirected()` lives in the
+    environment's schema + `_verify`; every other relation still resolves as above.
+    """
+    if layer is Layer.OPS:
+        return layer.value
+    base = shadow_schema(layer) if shadow_enabled() else layer.value
+    if name is not None and (layer, name) in _redirected:
+        return f"{base}{VERIFY_SUFFIX}"
+    return base
+
+
+def warehouse_schemas() -> list[str]:
+    """Every layer's schema in this process's environment (what sessions create up front)."""
+    return [schema_of(layer) for layer in WAREHOUSE_LAYERS]
+
+
+@contextmanager
+def redirected(relations: Iterable[tuple["Layer", str]]) -> Iterator[None]:
+    """Write (and read) exactly `relations` in their `_verify` scratch schema while the block
+    runs; their inputs keep resolving to the environment's schemas. Build definitions and
+    SQL inside the block: strings built before it keep the names they were built with."""
+    added = {(layer, name) for layer, name in relations} - _redirected
+    _redirected.update(added)
+    try:
+        yield
+    finally:
+        _redirected.difference_update(added)
 
 
 def quote(identifier: str) -> str:
@@ -68,6 +112,11 @@ class Table:
     def qualified(self) -> str:
         """`"schema"."table"`, safe to put in SQL."""
         return qualified(self.layer, self.name)
+
+    @property
+    def schema(self) -> str:
+        """The schema this table lives in for this process (production, shadow or verify)."""
+        return schema_of(self.layer, self.name)
 
     @property
     def asset_key(self) -> dg.AssetKey:
@@ -254,6 +303,22 @@ PIPELINE_ALERT_LOG = Table(
 )
 """One row per alert (lib/alerts.py), written by the run that raised it."""
 
+PIPELINE_ALERT_DELIVERIES = Table(
+    Layer.OPS,
+    "pipeline_alert_deliveries",
+    (
+        Column("alert_id", "VARCHAR", nullable=False),
+        Column("sink", "VARCHAR", nullable=False),
+        Column("status", "VARCHAR", nullable=False),
+        Column("attempts", "BIGINT", nullable=False),
+        Column("error", "VARCHAR"),
+        Column("attempted_at", "TIMESTAMP", nullable=False),
+    ),
+)
+"""One row per (alert, external sink) (lib/alert_sinks.py): `sink` is `slack` or `email`,
+`status` `delivered` or `failed` after `attempts` tries, `error` the last failure (secrets
+blanked). Joins `pipeline_alert_log` on `alert_id`."""
+
 QUARANTINE_TABLES = (
     QUARANTINE_ORDERS,
     QUARANTINE_STRIPE,
@@ -261,7 +326,18 @@ QUARANTINE_TABLES = (
     QUARANTINE_FINANCE,
     QUARANTINE_PRIVACY,
 )
-QUARANTINE_VIEW = qualified(Layer.STAGING, "quarantine_records")
+QUARANTINE_VIEW_NAME = "quarantine_records"
+
+
+def quarantine_view() -> str:
+    """`"staging"."quarantine_records"` (or its shadow twin): one view over every source."""
+    return qualified(Layer.STAGING, QUARANTINE_VIEW_NAME)
+
+
+QUARANTINE_VIEW = f"{quote(Layer.STAGING.value)}.{quote(QUARANTINE_VIEW_NAME)}"
+"""Production's view, for readers outside a build; code that runs in a build (and may run in
+shadow mode) calls `quarantine_view()`."""
+
 
 AUDIT_PREFERENCE_MISMATCHES = Table(
     Layer.AUDIT,
@@ -279,6 +355,21 @@ AUDIT_PREFERENCE_MISMATCHES = Table(
 )
 """The dbt model's contract (DESIGN §4), as Python reads it: the export's spike gate counts it.
 dbt owns the table; Python never creates it outside tests."""
+
+AUDIT_ROOT_CAUSE = Table(
+    Layer.AUDIT,
+    "audit_root_cause",
+    (
+        Column("partition_key", "VARCHAR", nullable=False),
+        Column("business_date", "DATE", nullable=False),
+        Column("root_cause", "VARCHAR", nullable=False),
+        Column("open_mismatches", "BIGINT", nullable=False),
+        Column("run_id", "VARCHAR", nullable=False),
+    ),
+)
+"""Per business date, the open `audit_order_mismatches` counted by root cause
+(lib/root_cause.py: SOURCE_CHANGE, LATE_ARRIVING, ETL_LOSS, TRANSFORMATION, UNEXPLAINED): one
+row per date and class, zeros included, so a date's rows always sum to its open mismatches."""
 
 REMEDIATION_CORE_UPDATES = Table(
     Layer.REMEDIATION,
@@ -347,10 +438,13 @@ PIPELINE_RUN_LOG = Table(
     ),
 )
 """One row per finished run (DESIGN §2 ops): `partition_key` is a day, an hour or a range
-`first..last`; `trigger` is `schedule:<name>`, `sensor:<name>`, `backfill:<id>`,
-`user:<name>` or the command that started it; `rows_written` is a JSON object asset → rows and
-`check_results` a JSON list of {asset, check, partition, passed, severity}; `environment` is
-`production` or `shadow`. Re-recording a run replaces its row."""
+`first..last`; `status` is Dagster's run status `SUCCESS`, `FAILURE` or `CANCELED`; `trigger`
+is `schedule:<name>`, `sensor:<name>`, `backfill:<id>`, `person:<name>` or the command that
+started it (lib/corrections.trigger_from_tags); `rows_written` is a JSON object asset → rows
+(only assets whose step reports a row count: dbt models are absent) and `check_results` a
+JSON list of {asset, check, partition, passed, severity}; `error` the first line of the first
+failed step; `environment` is `production` or `shadow`. Written by run_recording.py;
+re-recording a run replaces its row."""
 
 AUDIT_CORRECTIONS = Table(
     Layer.OPS,
@@ -413,3 +507,42 @@ BI_VIEW_ROUTING = Table(
 written by `northstar cutover`/`rollback` and read by the bi models (macro `bi_routed_ref`),
 so a later dbt build keeps the views where the last cutover or rollback put them. No row:
 `marts`."""
+
+DSR_REQUESTS = Table(
+    Layer.OPS,
+    "dsr_requests",
+    (
+        Column("request_id", "VARCHAR", nullable=False),
+        Column("kind", "VARCHAR", nullable=False),
+        Column("subject_hash", "VARCHAR", nullable=False),
+        Column("received_at", "TIMESTAMP", nullable=False),
+        Column("deadline_at", "TIMESTAMP", nullable=False),
+        Column("status", "VARCHAR", nullable=False),
+        Column("locations", "BIGINT", nullable=False),
+        Column("rows_found", "BIGINT", nullable=False),
+        Column("dead_letters", "BIGINT", nullable=False),
+        Column("report_key", "VARCHAR"),
+        Column("trace_id", "VARCHAR", nullable=False),
+        Column("run_id", "VARCHAR", nullable=False),
+        Column("updated_at", "TIMESTAMP", nullable=False),
+    ),
+)
+"""One row per data-subject request (lib/dsr_requests.py `RequestStatus`), replaced on every
+discovery or erasure. Subjects only as salted sha256 (DESIGN §5.6)."""
+
+DSR_DEAD_LETTERS = Table(
+    Layer.OPS,
+    "dsr_dead_letters",
+    (
+        Column("request_id", "VARCHAR", nullable=False),
+        Column("trace_id", "VARCHAR", nullable=False),
+        Column("system", "VARCHAR", nullable=False),
+        Column("table_name", "VARCHAR", nullable=False),
+        Column("attempts", "BIGINT", nullable=False),
+        Column("error", "VARCHAR", nullable=False),
+        Column("failed_at", "TIMESTAMP", nullable=False),
+        Column("run_id", "VARCHAR", nullable=False),
+    ),
+)
+"""DSR lookups that failed for good (retries exhausted, or the source's circuit open), one row
+per (request, system, table) of the request's latest discovery; errors never hold identifiers."""

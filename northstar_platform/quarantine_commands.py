@@ -53,9 +53,15 @@ def list_held(
 
     def go() -> None:
         from northstar_platform.defs.resources import build_warehouse
-        from northstar_platform.layers import QUARANTINE_VIEW
+        from northstar_platform.layers import (
+            QUARANTINE_VIEW_NAME,
+            Layer,
+            quarantine_view,
+            schema_of,
+        )
         from northstar_platform.settings import get_settings
 
+        view = quarantine_view()
         where, params = [], []
         for column, value in (("source", source), ("partition_key", partition)):
             if value:
@@ -63,14 +69,12 @@ def list_held(
                 params.append(value)
         clause = f"where {' and '.join(where)}" if where else ""
         with build_warehouse(get_settings()).connect(read_only=True) as session:
-            if not session.table_exists("staging", "quarantine_records"):
-                raise NorthstarError(
-                    "nothing has been quarantined yet (no staging.quarantine_records)"
-                )
-            total = session.fetchone(f"select count(*) from {QUARANTINE_VIEW} {clause}", params)  # noqa: S608
+            if not session.table_exists(schema_of(Layer.STAGING), QUARANTINE_VIEW_NAME):
+                raise NorthstarError(f"nothing has been quarantined yet (no {view})")
+            total = session.fetchone(f"select count(*) from {view} {clause}", params)  # noqa: S608
             rows = session.fetchall(
                 f"select source, partition_key, source_file, line_no, record_ref, rule, reason "  # noqa: S608
-                f"from {QUARANTINE_VIEW} {clause} "
+                f"from {view} {clause} "
                 f"order by partition_key desc, source, source_file, line_no limit {int(limit)}",
                 params,
             )
@@ -106,7 +110,7 @@ def release(ctx: click.Context, source: str, partition: str) -> None:
         import dagster as dg
 
         from northstar_platform.definitions import build_definitions
-        from northstar_platform.layers import QUARANTINE_VIEW
+        from northstar_platform.layers import quarantine_view
         from northstar_platform.runner import run_partition
         from northstar_platform.settings import get_settings
 
@@ -114,7 +118,9 @@ def release(ctx: click.Context, source: str, partition: str) -> None:
         launch.prepare_environment(settings)
         defs = build_definitions(settings)
         warehouse = defs.resources["warehouse"]
-        held_sql = f"select count(*) from {QUARANTINE_VIEW} where source = ? and partition_key = ?"  # noqa: S608
+        held_sql = (
+            f"select count(*) from {quarantine_view()} where source = ? and partition_key = ?"  # noqa: S608
+        )
 
         def held() -> int:
             with warehouse.connect(read_only=True) as session:

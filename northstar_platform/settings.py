@@ -33,6 +33,25 @@ SNOWFLAKE_VARIABLES = {
     "NORTHSTAR_SNOWFLAKE_HOST": "host override (only for emulators)",
     "NORTHSTAR_SNOWFLAKE_PORT": "port override (only for emulators)",
     "NORTHSTAR_SNOWFLAKE_PROTOCOL": "https (default) or http (only for emulators)",
+    "NORTHSTAR_SNOWFLAKE_LOGIN_TIMEOUT_S": "seconds a Snowflake login may take (30)",
+    "NORTHSTAR_SNOWFLAKE_NETWORK_TIMEOUT_S": "seconds a Snowflake request may take (300)",
+}
+
+DSR_VARIABLES = {
+    "NORTHSTAR_DSR_SALT": "salt of the sha256 that stands for a data subject in logs and run "
+    "metadata (a secret; default: a random salt kept in $NORTHSTAR_HOME/secrets/dsr_salt)",
+    "NORTHSTAR_DSR_CATALOG": "the PII catalog file (default: the repo's "
+    "northstar_platform/pii_catalog.json)",
+    "NORTHSTAR_DSR_DRIFT_MAX_COLUMNS": "drifted catalog columns tolerated before discovery "
+    "halts (0)",
+    "NORTHSTAR_DSR_SLA_DAYS": "days a data-subject request may take to answer (30)",
+    "NORTHSTAR_DSR_SLA_WARN_DAYS": "days before the deadline an open request alerts (7)",
+    "NORTHSTAR_DSR_BATCH_SIZE": "most identifiers per lookup statement (500)",
+    "NORTHSTAR_DSR_STATEMENT_TIMEOUT_S": "seconds one DSR lookup may run on PostgreSQL (30)",
+    "NORTHSTAR_DSR_RETRIES": "retries of a failed DSR lookup after the first attempt (2)",
+    "NORTHSTAR_DSR_BACKOFF_S": "first retry wait in seconds, doubled on every retry (0.5)",
+    "NORTHSTAR_DSR_CIRCUIT_FAILURES": "consecutive failures that open a source's circuit (3)",
+    "NORTHSTAR_DSR_CIRCUIT_COOLDOWN_S": "seconds an open circuit waits before one trial (60)",
 }
 
 ALERT_SINK_VARIABLES = {
@@ -80,6 +99,7 @@ KNOWN_VARIABLES = {
     "NORTHSTAR_DAGSTER_UI_URL": "base URL of the Dagster UI that alerts link runs to "
     "(http://127.0.0.1:3000)",
     **ALERT_SINK_VARIABLES,
+    **DSR_VARIABLES,
     "NORTHSTAR_SYNC_CONFIG": "JSON file of the synced PostgreSQL tables (default: the repo's)",
     "NORTHSTAR_SYNC_DRIFT_SLA_HOURS": "allowed source-vs-FINAL watermark drift in hours (2)",
     "NORTHSTAR_PARITY_COUNT_TOLERANCE": "parity: shadow row and distinct-key counts may differ "
@@ -112,6 +132,8 @@ class SnowflakeSettings:
     host: str | None = None
     port: int | None = None
     protocol: str = "https"
+    login_timeout_s: int = 30
+    network_timeout_s: int = 300
 
     def __repr__(self) -> str:
         return (
@@ -130,6 +152,23 @@ class SmtpSettings:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     starttls: bool = False
+
+
+@dataclass(frozen=True)
+class DsrSettings:
+    """Data-subject request discovery; the salt never appears in repr."""
+
+    salt: str | None = field(default=None, repr=False)
+    catalog: Path | None = None
+    drift_max_columns: int = 0
+    sla_days: float = 30.0
+    sla_warn_days: float = 7.0
+    batch_size: int = 500
+    statement_timeout_s: int = 30
+    retries: int = 2
+    backoff_s: float = 0.5
+    circuit_failures: int = 3
+    circuit_cooldown_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -172,6 +211,8 @@ class Settings:
     """Shadow mode (seed 004): every relation in `<layer>_shadow`, platform-written landing
     files under `shadow/`, its own Dagster instance; production is never touched."""
     snowflake: SnowflakeSettings | None
+    dsr: DsrSettings = field(default_factory=DsrSettings)
+    """Data-subject request discovery (README "Data-subject requests")."""
 
     def reconciliation_vars(self) -> dict[str, float]:
         """The order reconciliation's thresholds as the dbt vars the models read."""
@@ -358,6 +399,36 @@ def _snowflake(env: Mapping[str, str]) -> SnowflakeSettings:
         host=env.get("NORTHSTAR_SNOWFLAKE_HOST") or None,
         port=_positive_int(env, "NORTHSTAR_SNOWFLAKE_PORT", 443) if port else None,
         protocol=protocol,
+        login_timeout_s=_positive_int(env, "NORTHSTAR_SNOWFLAKE_LOGIN_TIMEOUT_S", 30),
+        network_timeout_s=_positive_int(env, "NORTHSTAR_SNOWFLAKE_NETWORK_TIMEOUT_S", 300),
+    )
+
+
+def _dsr(env: Mapping[str, str]) -> DsrSettings:
+    def whole(name: str, default: int) -> int:
+        return _number(env, name, default, int, lambda v: v >= 0, "a whole number >= 0")
+
+    sla_days = _positive_float(env, "NORTHSTAR_DSR_SLA_DAYS", 30.0)
+    warn_days = _positive_float(env, "NORTHSTAR_DSR_SLA_WARN_DAYS", 7.0)
+    if warn_days >= sla_days:
+        raise SettingsError(
+            f"NORTHSTAR_DSR_SLA_WARN_DAYS={warn_days} must be below NORTHSTAR_DSR_SLA_DAYS="
+            f"{sla_days}"
+        )
+    return DsrSettings(
+        salt=env.get("NORTHSTAR_DSR_SALT") or None,
+        catalog=_existing_file(env, "NORTHSTAR_DSR_CATALOG"),
+        drift_max_columns=whole("NORTHSTAR_DSR_DRIFT_MAX_COLUMNS", 0),
+        sla_days=sla_days,
+        sla_warn_days=warn_days,
+        batch_size=_positive_int(env, "NORTHSTAR_DSR_BATCH_SIZE", 500),
+        statement_timeout_s=_positive_int(env, "NORTHSTAR_DSR_STATEMENT_TIMEOUT_S", 30),
+        retries=whole("NORTHSTAR_DSR_RETRIES", 2),
+        backoff_s=_number(
+            env, "NORTHSTAR_DSR_BACKOFF_S", 0.5, float, lambda v: v >= 0, "a number >= 0"
+        ),
+        circuit_failures=_positive_int(env, "NORTHSTAR_DSR_CIRCUIT_FAILURES", 3),
+        circuit_cooldown_s=_positive_float(env, "NORTHSTAR_DSR_CIRCUIT_COOLDOWN_S", 60.0),
     )
 
 
@@ -428,4 +499,5 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         preference_ack_sla_hours=_positive_float(env, "NORTHSTAR_PREFERENCE_ACK_SLA_HOURS", 24.0),
         shadow=shadow,
         snowflake=_snowflake(env) if warehouse == "snowflake" else None,
+        dsr=_dsr(env),
     )

@@ -109,7 +109,7 @@ def review(ctx: click.Context, table: str, reviewer: str | None) -> None:
 
         dead = Table(Layer.STAGING, f"quarantine_{table}", ())
         with build_warehouse(get_settings()).connect() as session:
-            if not session.table_exists(dead.layer.value, dead.name):
+            if not session.table_exists(dead.schema, dead.name):
                 raise NorthstarError(f"{table} has no dead letters table (staging.{dead.name})")
             session.ensure_table(DEAD_LETTER_REVIEWS)
             open_rows = session.fetchall(

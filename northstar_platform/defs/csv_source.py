@@ -158,42 +158,48 @@ def build_csv_checks(source: CsvSource) -> list[dg.AssetChecksDefinition]:
     """Two suites, all blocking. After raw: landed = raw, the contract. After staging:
     raw = accepted headers + staged + collapsed + held rows, the quarantine rate, no duplicate
     key, the volume against the trailing median, and the contracts of both outputs."""
-    raw_t, staged_t, held_t = source.raw.qualified, source.staged.qualified, source.held.qualified
-    count_raw = f"select count(*) from {raw_t} where partition_key = ?"  # noqa: S608
+    # Templates named at run time: the schemas depend on the environment (shadow mode).
+    count_raw = "select count(*) from {raw} where partition_key = ?"
     accepted_headers = (
-        f"select count(*) from {raw_t} where partition_key = ? and line_no = 1 "  # noqa: S608
-        f"and source_file not in (select source_file from {held_t} "
+        "select count(*) from {raw} where partition_key = ? and line_no = 1 "
+        "and source_file not in (select source_file from {held} "
         "where partition_key = ? and rule = 'header_matches')"
     )
-    staged_rows = f"select count(*) from {staged_t} where partition_key = ?"  # noqa: S608
-    collapsed = f"select coalesce(sum(copies - 1), 0) from {staged_t} where partition_key = ?"  # noqa: S608
-    held_rows = f"select coalesce(sum(held_rows), 0) from {held_t} where partition_key = ?"  # noqa: S608
+    staged_rows = "select count(*) from {staged} where partition_key = ?"
+    collapsed = "select coalesce(sum(copies - 1), 0) from {staged} where partition_key = ?"
+    held_rows = "select coalesce(sum(held_rows), 0) from {held} where partition_key = ?"
+
+    def named(template: str) -> str:
+        return template.format(
+            raw=source.raw.qualified, staged=source.staged.qualified, held=source.held.qualified
+        )
 
     def landed(ctx: CheckContext) -> dict[str, int]:
         files = source.files(ctx.zone, ctx.partition_key or "")
         return {"landed_rows": sum(landed_row_count(ctx.zone.read_bytes(o.key)) for o in files)}
 
     def raw(ctx: CheckContext) -> dict[str, int]:
-        return {"raw": ctx.count(count_raw, (ctx.partition_key,))}
+        return {"raw": ctx.count(named(count_raw), (ctx.partition_key,))}
 
     def outcomes(ctx: CheckContext) -> dict[str, int]:
         pk = ctx.partition_key
         return {
-            "headers": ctx.count(accepted_headers, (pk, pk)),
-            "staged": ctx.count(staged_rows, (pk,)),
-            "collapsed_duplicates": ctx.count(collapsed, (pk,)),
-            "held_rows": ctx.count(held_rows, (pk,)),
+            "headers": ctx.count(named(accepted_headers), (pk, pk)),
+            "staged": ctx.count(named(staged_rows), (pk,)),
+            "collapsed_duplicates": ctx.count(named(collapsed), (pk,)),
+            "held_rows": ctx.count(named(held_rows), (pk,)),
         }
 
     def held_ratio(ctx: CheckContext) -> tuple[int, int]:
         pk = ctx.partition_key
-        return ctx.count(held_rows, (pk,)), ctx.count(count_raw, (pk,))
+        return ctx.count(named(held_rows), (pk,)), ctx.count(named(count_raw), (pk,))
 
     name = source.contract.source
     after_raw = [
         conserves_records(
             source.raw.asset_key,
-            description=f"Lines in the partition's landed {name} files = rows in {raw_t} "
+            description=f"Lines in the partition's landed {name} files = rows in "
+            f"{source.raw.layer.value}.{source.raw.name} "
             "(a 0-byte file counts as one row).",
             inputs=landed,
             outputs=raw,

@@ -19,6 +19,7 @@ from northstar_platform.layers import (
     CUSTOMERS_LATEST_KEYS,
     DBT_SOURCE_TABLES,
     PREFERENCE_SOURCE_TABLES,
+    SHADOW_SUFFIX,
     Table,
 )
 from northstar_platform.resources.warehouse import DuckDBWarehouse, WarehouseResource
@@ -30,24 +31,44 @@ class LayerTranslator(DagsterDbtTranslator):
 
     The relation name is the model's alias when it has one: the BI views `bi.fct_orders` are
     models named `bi_fct_orders` (dbt model names are unique per project) aliased to the name
-    dashboards query.
+    dashboards query. The layer is the configured `+schema`, not the resolved schema: a shadow
+    build (`curated_shadow`) or a verify rebuild materializes the same asset keys.
     """
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
         name = dbt_resource_props.get("alias") or dbt_resource_props["name"]
-        return dg.AssetKey([dbt_resource_props["schema"], name])
+        return dg.AssetKey([_layer(dbt_resource_props), name])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return dbt_resource_props.get("schema") or None
+        return _layer(dbt_resource_props) or None
+
+
+def _layer(dbt_resource_props: Mapping[str, Any]) -> str:
+    """The node's layer: its `+schema` config, else (no config) the schema dbt resolved."""
+    config = dbt_resource_props.get("config") or {}
+    return str(config.get("schema") or dbt_resource_props.get("schema") or "")
 
 
 def dbt_vars(start: str, end: str, run_id: str, settings: Settings) -> str:
-    """The `--vars` JSON: partition window [start, end), the Dagster run, the gate settings."""
+    """The `--vars` JSON: partition window [start, end), the Dagster run, the gate settings,
+    and the schema suffix of shadow mode (`generate_schema_name` and the sources read it)."""
     return json.dumps(
-        {"min_date": start, "max_date": end, "run_id": run_id, **settings.reconciliation_vars()}
+        {
+            "min_date": start,
+            "max_date": end,
+            "run_id": run_id,
+            **settings.reconciliation_vars(),
+            **schema_vars(settings),
+        }
     )
+
+
+def schema_vars(settings: Settings) -> dict[str, str]:
+    """`schema_suffix`: `_shadow` in shadow mode, so every model, seed, test and source
+    resolves to `<layer>_shadow` exactly as layers.py names Python's tables."""
+    return {"schema_suffix": SHADOW_SUFFIX if settings.shadow else ""}
 
 
 def _build(

@@ -45,31 +45,33 @@ def build_line_source_checks(
     `files` lists the partition's landed files (the set its raw asset reads); `copies_label`
     names the collapsed deliveries in the conservation metadata (`collapsed_<label>`).
     """
-    rows = f"select count(*) from {raw.qualified} where partition_key = ?"  # noqa: S608
-    staged_rows = f"select count(*) from {staged.qualified} where partition_key = ?"  # noqa: S608
-    held_rows = f"select coalesce(sum(held_rows), 0) from {held.qualified} where partition_key = ?"  # noqa: S608
-    collapsed = (
-        f"select coalesce(sum(copies - 1), 0) from {staged.qualified} where partition_key = ?"  # noqa: S608
-    )
+    # Templates named at run time: the schemas depend on the environment (shadow mode).
+    rows = "select count(*) from {raw} where partition_key = ?"
+    staged_rows = "select count(*) from {staged} where partition_key = ?"
+    held_rows = "select coalesce(sum(held_rows), 0) from {held} where partition_key = ?"
+    collapsed = "select coalesce(sum(copies - 1), 0) from {staged} where partition_key = ?"
+
+    def named(template: str) -> str:
+        return template.format(raw=raw.qualified, staged=staged.qualified, held=held.qualified)
 
     def landed(ctx: CheckContext) -> dict[str, int]:
         found = files(ctx.zone, ctx.partition_key or "")
         return {"landed_lines": sum(count_lines(ctx.zone.read_bytes(o.key)) for o in found)}
 
     def raw_count(ctx: CheckContext) -> dict[str, int]:
-        return {"raw": ctx.count(rows, (ctx.partition_key,))}
+        return {"raw": ctx.count(named(rows), (ctx.partition_key,))}
 
     def outcomes(ctx: CheckContext) -> dict[str, int]:
         pk = (ctx.partition_key,)
         return {
-            "staged": ctx.count(staged_rows, pk),
-            "quarantined": ctx.count(held_rows, pk),
-            f"collapsed_{copies_label}": ctx.count(collapsed, pk),
+            "staged": ctx.count(named(staged_rows), pk),
+            "quarantined": ctx.count(named(held_rows), pk),
+            f"collapsed_{copies_label}": ctx.count(named(collapsed), pk),
         }
 
     def quarantine_ratio(ctx: CheckContext) -> tuple[int, int]:
         pk = (ctx.partition_key,)
-        return ctx.count(held_rows, pk), ctx.count(rows, pk)
+        return ctx.count(named(held_rows), pk), ctx.count(named(rows), pk)
 
     after_raw = [
         volume_within_baseline(
@@ -77,7 +79,8 @@ def build_line_source_checks(
         ),
         conserves_records(
             raw.asset_key,
-            description=f"Lines in the day's landed {source} files = rows in {raw.qualified}.",
+            description=f"Lines in the day's landed {source} files = rows in "
+            f"{raw.layer.value}.{raw.name}.",
             inputs=landed,
             outputs=raw_count,
         ),

@@ -7,6 +7,8 @@ from typing import Any
 from dagster_dbt import DbtCliResource
 
 from northstar_platform.defs.dbt_project import dbt_project
+from northstar_platform.lib.core_update_export import EXPORT_PREFIX
+from northstar_platform.lib.sync_config import load_sync_tables
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.source_db import SourceDatabaseResource
 from northstar_platform.resources.warehouse import (
@@ -33,7 +35,17 @@ def build_warehouse(settings: Settings) -> WarehouseResource:
         host=sf.host,
         port=sf.port,
         protocol=sf.protocol,
+        login_timeout_s=sf.login_timeout_s,
+        network_timeout_s=sf.network_timeout_s,
     )
+
+
+def platform_written_prefixes(settings: Settings) -> list[str]:
+    """Landing prefixes the platform writes itself (and reads back): the daily orders export,
+    each synced table's exports, the preference patches. Shadow mode keeps them under
+    `shadow/`; outside producers' prefixes (stripe, wms, finance, privacy, acks) stay shared."""
+    synced = [f"{table.name}/" for table in load_sync_tables(settings.sync_config)]
+    return ["orders/", *synced, f"{EXPORT_PREFIX}/"]
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
@@ -46,7 +58,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             statement_timeout_s=settings.source_statement_timeout_s,
         ),
         "landing": LandingResource(
-            url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
+            url=settings.landing_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            shadow_prefixes=platform_written_prefixes(settings) if settings.shadow else None,
         ),
         "dbt": DbtCliResource(
             project_dir=dbt_project,

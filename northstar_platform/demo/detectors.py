@@ -10,19 +10,17 @@ from collections.abc import Callable
 from northstar_platform.layers import (
     AUDIT_PREFERENCE_MISMATCHES,
     CUSTOMERS_LATEST_KEYS,
-    QUARANTINE_VIEW,
+    DSR_REQUESTS,
     REMEDIATION_CORE_UPDATES,
     STG_STRIPE_EVENTS,
     STG_WMS_SHIPMENTS,
     Layer,
     Table,
     qualified,
+    quarantine_view,
+    schema_of,
 )
 from northstar_platform.resources.warehouse import WarehouseSession
-
-AUDIT_ORDER_MISMATCHES = qualified(Layer.AUDIT, "audit_order_mismatches")
-AUDIT_REVENUE_VARIANCE = qualified(Layer.AUDIT, "audit_revenue_variance")
-ORDERS_LATEST = qualified(Layer.CURATED, "orders_latest")
 
 BUILT_QUARANTINE_SOURCES = {"orders", "stripe", "wms", "finance"}
 BUILT_AUDIT_CLASSES = {
@@ -55,7 +53,7 @@ def _if_built(layer: Layer, *tables: str) -> Callable[..., Callable[[WarehouseSe
 
     def wrap(detector: Callable[[WarehouseSession], int]) -> Callable[[WarehouseSession], int]:
         def guarded(session: WarehouseSession) -> int:
-            if not all(session.table_exists(layer.value, t) for t in tables):
+            if not all(session.table_exists(schema_of(layer, t), t) for t in tables):
                 return 0
             return detector(session)
 
@@ -65,7 +63,7 @@ def _if_built(layer: Layer, *tables: str) -> Callable[..., Callable[[WarehouseSe
 
 
 def _quarantine(source: str, rule: str) -> Callable[[WarehouseSession], int]:
-    sql = f"select count(*) from {QUARANTINE_VIEW} where source = ? and rule = ?"  # noqa: S608
+    sql = f"select count(*) from {quarantine_view()} where source = ? and rule = ?"  # noqa: S608
     return lambda session: _count(session, sql, (source, rule))
 
 
@@ -92,7 +90,7 @@ def _remediation_rows(session: WarehouseSession) -> int:
 def _audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
     """Open findings only: a cleared row (e.g. a payment that arrived late) is history."""
     sql = (
-        f"select count(*) from {AUDIT_ORDER_MISMATCHES} "  # noqa: S608
+        f"select count(*) from {qualified(Layer.AUDIT, 'audit_order_mismatches')} "  # noqa: S608
         "where mismatch_type = ? and not is_cleared"
     )
     return _if_built(Layer.AUDIT, "audit_order_mismatches")(
@@ -102,24 +100,35 @@ def _audit(mismatch_type: str) -> Callable[[WarehouseSession], int]:
 
 @_if_built(Layer.AUDIT, "audit_revenue_variance")
 def _variance(session: WarehouseSession) -> int:
-    sql = f"select count(*) from {AUDIT_REVENUE_VARIANCE} where status = 'OVER_LIMIT'"  # noqa: S608
+    variance = qualified(Layer.AUDIT, "audit_revenue_variance")
+    sql = f"select count(*) from {variance} where status = 'OVER_LIMIT'"  # noqa: S608
     return _count(session, sql, ())
 
 
 @_if_built(Layer.CURATED, "orders_latest", "customers_latest")
 def _unknown_customers(session: WarehouseSession) -> int:
     sql = (
-        f"select count(*) from {ORDERS_LATEST} where not is_deleted and customer_id not in "  # noqa: S608
+        f"select count(*) from {qualified(Layer.CURATED, 'orders_latest')} "  # noqa: S608
+        "where not is_deleted and customer_id not in "
         f"(select customer_id from {CUSTOMERS_LATEST_KEYS.qualified})"
     )
     return _count(session, sql, ())
 
 
 def _collapsed(table: Table) -> Callable[[WarehouseSession], int]:
-    sql = f"select coalesce(sum(copies - 1), 0) from {table.qualified}"  # noqa: S608
-    return lambda session: (
-        _count(session, sql, ()) if session.table_exists(table.layer.value, table.name) else 0
-    )
+    def count(session: WarehouseSession) -> int:
+        if not session.table_exists(table.schema, table.name):
+            return 0
+        return _count(session, f"select coalesce(sum(copies - 1), 0) from {table.qualified}", ())  # noqa: S608
+
+    return count
+
+
+@_if_built(Layer.OPS, DSR_REQUESTS.name)
+def _dsr_not_found(session: WarehouseSession) -> int:
+    """Requests whose discovery found the subject nowhere (status NOT_FOUND)."""
+    sql = f"select count(*) from {DSR_REQUESTS.qualified} where status = 'NOT_FOUND'"  # noqa: S608
+    return _count(session, sql, ())
 
 
 BY_KEY = {
@@ -128,6 +137,7 @@ BY_KEY = {
     "audit_revenue_variance:VARIANCE": _variance,
     "referential:orders:customer_id_exists": _unknown_customers,
     "remediation_core_updates:ROWS": _remediation_rows,
+    "dsr_requests:SUBJECT_NOT_FOUND": _dsr_not_found,
 }
 
 

@@ -9,12 +9,14 @@ from rich.table import Table as RichTable
 
 from northstar_platform.demo.detectors import detect
 from northstar_platform.layers import (
+    DSR_REQUESTS,
     PIPELINE_ALERT_LOG,
-    QUARANTINE_VIEW,
+    QUARANTINE_VIEW_NAME,
     WAREHOUSE_LAYERS,
     Layer,
     qualified,
-    quote,
+    quarantine_view,
+    schema_of,
 )
 from northstar_platform.resources.warehouse import WarehouseSession
 from northstar_platform.runner import RangeReport
@@ -44,15 +46,16 @@ def defect_lines(session: WarehouseSession, manifest: dict) -> list[DefectLine]:
 
 
 ALERT_LOG = PIPELINE_ALERT_LOG.qualified
-PUBLICATION_GATES = qualified(Layer.AUDIT, "audit_publication_gates")
+PUBLICATION_GATES = "audit_publication_gates"
 
 
 def publication_gates(session: WarehouseSession) -> list[tuple[str, str, bool, str]]:
     """(business date, gate, passed, detail) of every evaluated marts publication gate."""
-    if not session.table_exists("audit", "audit_publication_gates"):
+    if not session.table_exists(schema_of(Layer.AUDIT), PUBLICATION_GATES):
         return []
     rows = session.fetchall(
-        f"select cast(business_date as varchar), gate, passed, detail from {PUBLICATION_GATES} "  # noqa: S608
+        "select cast(business_date as varchar), gate, passed, detail "  # noqa: S608
+        f"from {qualified(Layer.AUDIT, PUBLICATION_GATES)} "
         "order by 1, 2"
     )
     return [(str(d), str(g), bool(p), str(t)) for d, g, p, t in rows]
@@ -88,8 +91,9 @@ def table_rows(session: WarehouseSession, asset_keys: list[list[str]]) -> dict[s
     order = {layer.value: n for n, layer in enumerate(WAREHOUSE_LAYERS)}
     for key in sorted(asset_keys, key=lambda k: (order.get(k[0], 99), k)):
         if len(key) == 2 and key[0] in {layer.value for layer in WAREHOUSE_LAYERS}:
-            if session.table_exists(key[0], key[1]):
-                row = session.fetchone(f"select count(*) from {quote(key[0])}.{quote(key[1])}")  # noqa: S608
+            layer = Layer(key[0])
+            if session.table_exists(schema_of(layer, key[1]), key[1]):
+                row = session.fetchone(f"select count(*) from {qualified(layer, key[1])}")  # noqa: S608
                 counts[".".join(key)] = int(row[0]) if row else 0
     return counts
 
@@ -133,9 +137,9 @@ def print_summary(
     if report.blocked:
         console.print(f"Blocked partitions (downstream not published): {', '.join(report.blocked)}")
 
-    if session.table_exists("staging", "quarantine_records"):
+    if session.table_exists(schema_of(Layer.STAGING), QUARANTINE_VIEW_NAME):
         held = session.fetchall(
-            f"select source, rule, count(*) from {QUARANTINE_VIEW} "  # noqa: S608
+            f"select source, rule, count(*) from {quarantine_view()} "  # noqa: S608
             "group by source, rule order by 1, 2"
         )
         quarantine = RichTable(title="Quarantined rows")
@@ -156,6 +160,17 @@ def print_summary(
             line.key, f"{line.expected:,}", found, f"[{colours[line.verdict]}]{line.verdict}[/]"
         )
     console.print(defects)
+
+    if session.table_exists(DSR_REQUESTS.schema, DSR_REQUESTS.name):
+        requests = RichTable(title="Data-subject requests (reports under dsr/reports/)")
+        for column in ("request", "kind", "status", "tables", "rows", "dead letters"):
+            requests.add_column(column)
+        for row in session.fetchall(
+            "select request_id, kind, status, locations, rows_found, dead_letters "  # noqa: S608
+            f"from {DSR_REQUESTS.qualified} order by deadline_at, request_id"
+        ):
+            requests.add_row(*(str(v) for v in row))
+        console.print(requests)
 
     evaluated = publication_gates(session)
     withheld: dict[str, list[str]] = {}

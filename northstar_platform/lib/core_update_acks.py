@@ -122,7 +122,7 @@ class AckStatus:
 
 def ack_status(session: WarehouseSession, cutoff: dt.datetime) -> AckStatus:
     """Ledger vs ack log: what is overdue (sent before `cutoff`, no ack), awaiting, unknown."""
-    if not session.table_exists(CORE_UPDATE_LEDGER.layer.value, CORE_UPDATE_LEDGER.name):
+    if not session.table_exists(CORE_UPDATE_LEDGER.schema, CORE_UPDATE_LEDGER.name):
         return AckStatus(0, [], 0, 0, 0, [])
     session.ensure_table(CORE_UPDATE_ACK_LOG)
     ledger, log = CORE_UPDATE_LEDGER.qualified, CORE_UPDATE_ACK_LOG.qualified

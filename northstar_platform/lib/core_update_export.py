@@ -220,12 +220,12 @@ def export_correction(
         return None
     patch = zone.read_bytes(outcome.patch_key)
     inputs = [
-        fingerprint(session, t.layer.value, t.name, recon_date)
+        fingerprint(session, t.schema, t.name, recon_date)
         for t in (AUDIT_PREFERENCE_MISMATCHES, REMEDIATION_CORE_UPDATES)
     ]
     outputs = [
         Fingerprint(zone.uri(outcome.patch_key), recon_date, outcome.newly_sent, sha256_hex(patch)),
-        fingerprint(session, CORE_UPDATE_LEDGER.layer.value, CORE_UPDATE_LEDGER.name, recon_date),
+        fingerprint(session, CORE_UPDATE_LEDGER.schema, CORE_UPDATE_LEDGER.name, recon_date),
     ]
     return Correction(
         CorrectionKind.REMEDIATION_EXPORT,

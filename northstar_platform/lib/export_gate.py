@@ -98,7 +98,7 @@ def mismatch_counts(session: WarehouseSession, recon_date: str) -> tuple[int, li
     No audit table yet (the models never ran) reads as no mismatches and no history.
     """
     table = AUDIT_PREFERENCE_MISMATCHES
-    if not session.table_exists(table.layer.value, table.name):
+    if not session.table_exists(table.schema, table.name):
         return 0, []
     row = session.fetchone(
         f"select count(*) from {table.qualified} where recon_date = cast(? as date)",  # noqa: S608

@@ -2,7 +2,12 @@
 
 import polars as pl
 
-from northstar_platform.layers import QUARANTINE_COLUMNS, QUARANTINE_TABLES, QUARANTINE_VIEW, quote
+from northstar_platform.layers import (
+    QUARANTINE_COLUMNS,
+    QUARANTINE_TABLES,
+    quarantine_view,
+    quote,
+)
 from northstar_platform.lib.validation import payload_json
 from northstar_platform.resources.warehouse import WarehouseSession
 
@@ -43,9 +48,9 @@ def quarantine_rows(
 
 def refresh_quarantine_view(session: WarehouseSession) -> None:
     """(Re)create `staging.quarantine_records` over every quarantine table that exists."""
-    present = [t for t in QUARANTINE_TABLES if session.table_exists(t.layer.value, t.name)]
+    present = [t for t in QUARANTINE_TABLES if session.table_exists(t.schema, t.name)]
     if not present:
         return
     columns = ", ".join(quote(c.name) for c in QUARANTINE_COLUMNS)
     union = " union all ".join(f"select {columns} from {t.qualified}" for t in present)  # noqa: S608
-    session.execute(f"create or replace view {QUARANTINE_VIEW} as {union}")
+    session.execute(f"create or replace view {quarantine_view()} as {union}")

@@ -20,10 +20,10 @@ def release_arrow_memory() -> None:
 
 def ensure_columns(session: WarehouseSession, table: Table) -> None:
     """Create the table, or add the contract's columns it lacks (additive evolution only)."""
-    if not session.table_exists(table.layer.value, table.name):
+    if not session.table_exists(table.schema, table.name):
         session.ensure_table(table)
         return
-    have = {name for name, _ in session.columns(table.layer.value, table.name)}
+    have = {name for name, _ in session.columns(table.schema, table.name)}
     for column in table.columns:
         if column.name not in have:
             session.execute(

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from northstar_platform.errors import NorthstarError
-from northstar_platform.layers import quote
+from northstar_platform.layers import Layer, qualified, quote, schema_of
 from northstar_platform.lib.loading import utc_naive
 from northstar_platform.lib.pg_types import SourceColumn, arrow_schema
 from northstar_platform.lib.sync_common import release_arrow_memory
@@ -59,20 +59,21 @@ def check_source_columns(table: SyncTable, columns: list[SourceColumn]) -> None:
 
 
 def _final_columns(session: WarehouseSession, table: SyncTable) -> list[str]:
-    return [name for name, _ in session.columns("curated", f"{table.name}_latest")]
+    final_name = f"{table.name}_latest"
+    return [name for name, _ in session.columns(schema_of(Layer.CURATED, final_name), final_name)]
 
 
 def current_watermark(session: WarehouseSession, table: SyncTable) -> dt.datetime | None:
     """The greatest watermark in FINAL or among the table's dead letters (DESIGN §2)."""
     final_name = f"{table.name}_latest"
-    if not session.table_exists("curated", final_name):
+    if not session.table_exists(schema_of(Layer.CURATED, final_name), final_name):
         return None
     wm = quote(table.watermark_col)
-    final = f"{quote('curated')}.{quote(final_name)}"
+    final = qualified(Layer.CURATED, final_name)
     candidates = [f"select max({wm}) as wm from {final}"]  # noqa: S608
     dead = dead_letter_table(table)
-    raw = f"{quote('raw')}.{quote('raw_' + table.name)}"
-    if session.table_exists(dead.layer.value, dead.name):
+    raw = qualified(Layer.RAW, f"raw_{table.name}")
+    if session.table_exists(dead.schema, dead.name):
         candidates.append(
             f"select max(r.{wm}) as wm from {raw} as r join {dead.qualified} as d "  # noqa: S608
             "on d.source_file = r.source_file and d.line_no = r.line_no"

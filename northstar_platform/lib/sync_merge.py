@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from northstar_platform.layers import Column, Table, quote
+from northstar_platform.layers import Column, Layer, Table, quote, schema_of
 from northstar_platform.lib.loading import utc_naive
 from northstar_platform.lib.quarantine import quarantine_rows
 from northstar_platform.lib.sync_common import (
@@ -58,9 +58,10 @@ def merge_pending(
 ) -> MergeResult:
     """MERGE the not-yet-merged files of STAGING into FINAL, in one transaction."""
     staging_name = f"raw_{table.name}"
-    if not session.table_exists("raw", staging_name):
+    raw_schema = schema_of(Layer.RAW, staging_name)
+    if not session.table_exists(raw_schema, staging_name):
         return MergeResult(0, 0, 0, 0, 0, 0, 0, 0, 0, False)
-    live = session.columns("raw", staging_name)
+    live = session.columns(raw_schema, staging_name)
     source_columns = tuple(Column(n, t) for n, t in live if n not in LOADER_NAMES)
     names = [c.name for c in source_columns]
     staging = staging_table(table, source_columns)

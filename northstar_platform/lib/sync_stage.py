@@ -48,7 +48,7 @@ def _read_export(zone: LandingZone, key: str) -> pa.Table:
 
 def _insert_aligned(session: WarehouseSession, table: Table, data: pa.Table) -> int:
     """Insert `data` into the live table, NULL for columns an older export did not have."""
-    live = [name for name, _ in session.columns(table.layer.value, table.name)]
+    live = [name for name, _ in session.columns(table.schema, table.name)]
     for name in live:
         if name not in data.column_names:
             data = data.append_column(name, pa.nulls(data.num_rows))

@@ -5,6 +5,7 @@ Sensors and assets only see `LandingZone`; which backend stands behind it is the
 (`stripe/2026/11/01/events-001.jsonl`), whatever the backend.
 """
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -226,6 +227,65 @@ class S3LandingZone(LandingZone):
         return f"{base}/{key}" if key else base
 
 
+SHADOW_PREFIX = "shadow/"
+"""Where shadow mode keeps the files the platform writes itself, inside the same zone."""
+
+
+class ShadowLandingZone(LandingZone):
+    """Shadow mode's landing zone: no external side effect, outside producers still read.
+
+    Keys under `own_prefixes` (what the platform exports itself: the orders export, the
+    PostgreSQL sync exports, the preference patches) are written and read under `shadow/`;
+    every other key (Stripe, WMS, finance, privacy, acks: outside producers' drops) is the
+    production object. Callers keep using the same relative keys, so `source_file` values of
+    a shadow build equal production's.
+    """
+
+    def __init__(self, inner: LandingZone, own_prefixes: list[str]) -> None:
+        self.inner = inner
+        self.own_prefixes = tuple(own_prefixes)
+
+    def _owned(self, key: str) -> bool:
+        return key.startswith(self.own_prefixes)
+
+    def _stored(self, key: str) -> str:
+        return f"{SHADOW_PREFIX}{key}" if self._owned(key) else key
+
+    def _unshadowed(self, found: LandingObject) -> LandingObject:
+        return dataclasses.replace(found, key=found.key[len(SHADOW_PREFIX) :])
+
+    def list(self, prefix: str = "") -> list[LandingObject]:
+        found: list[LandingObject] = []
+        if not self._owned(prefix):  # production objects, minus what shadow mode redirects
+            found += [
+                o
+                for o in self.inner.list(prefix)
+                if not self._owned(o.key) and not o.key.startswith(SHADOW_PREFIX)
+            ]
+        if any(p.startswith(prefix) or prefix.startswith(p) for p in self.own_prefixes):
+            shadowed = (self._unshadowed(o) for o in self.inner.list(f"{SHADOW_PREFIX}{prefix}"))
+            found += [o for o in shadowed if self._owned(o.key)]
+        return sorted(found, key=lambda o: o.key)
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.inner.read_bytes(self._stored(key))
+
+    def write_bytes(self, key: str, data: bytes) -> LandingObject:
+        if not self._owned(key):
+            raise LandingZoneError(
+                f"shadow mode writes only under {SHADOW_PREFIX} of the landing zone; refusing "
+                f"to write {self.inner.uri(key)} (a production prefix)"
+            )
+        return self._unshadowed(self.inner.write_bytes(self._stored(key), data))
+
+    def delete(self, key: str) -> None:
+        if self._owned(key):
+            self.inner.delete(self._stored(key))
+
+    def uri(self, key: str = "") -> str:
+        return self.inner.uri(self._stored(key))
+
+
 class LandingResource(dg.ConfigurableResource):
     """Dagster resource that hands out the landing zone named by `url`."""
 
@@ -233,9 +293,16 @@ class LandingResource(dg.ConfigurableResource):
     """A folder path or `s3://bucket/prefix`."""
     s3_endpoint_url: str | None = None
     """An S3-compatible endpoint, e.g. a moto server in tests."""
+    shadow_prefixes: list[str] | None = None
+    """Shadow mode: the key prefixes the platform writes itself, kept under `shadow/`
+    (`ShadowLandingZone`); None in production."""
 
     def get_zone(self) -> LandingZone:
-        """The backend behind `url`."""
+        """The backend behind `url` (seen through shadow mode's redirect when it is on)."""
+        zone = self._backend()
+        return ShadowLandingZone(zone, self.shadow_prefixes) if self.shadow_prefixes else zone
+
+    def _backend(self) -> LandingZone:
         if not self.url.startswith("s3://"):
             return LocalLandingZone(self.url)
         from dagster_aws.s3 import S3Resource

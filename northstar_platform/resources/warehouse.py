@@ -16,7 +16,7 @@ import dagster as dg
 import pyarrow as pa
 
 from northstar_platform.errors import NorthstarError
-from northstar_platform.layers import WAREHOUSE_LAYERS, Table, quote
+from northstar_platform.layers import Table, quote, warehouse_schemas
 
 
 class WarehouseSession(ABC):
@@ -64,9 +64,9 @@ class WarehouseSession(ABC):
         Contracts only ever gain columns (DESIGN §4), so a table created by an earlier version
         gets the missing ones added (nullable: its old rows have no value for them).
         """
-        self.execute(f"create schema if not exists {quote(table.layer.value)}")
+        self.execute(f"create schema if not exists {quote(table.schema)}")
         self.execute(table.create_sql())
-        live = {name for name, _ in self.columns(table.layer.value, table.name)}
+        live = {name for name, _ in self.columns(table.schema, table.name)}
         for column in table.columns:
             if column.name not in live:
                 self.execute(
@@ -92,9 +92,9 @@ class WarehouseSession(ABC):
         )
 
     def ensure_schemas(self) -> None:
-        """Create every layer's schema."""
-        for layer in WAREHOUSE_LAYERS:
-            self.execute(f"create schema if not exists {quote(layer.value)}")
+        """Create every layer's schema (the shadow ones in shadow mode; `ops` is shared)."""
+        for schema in warehouse_schemas():
+            self.execute(f"create schema if not exists {quote(schema)}")
 
     def table_exists(self, schema: str, name: str) -> bool:
         """Whether `schema.name` exists (table or view)."""

@@ -175,7 +175,7 @@ def stg_orders(
         raw = pl.from_arrow(session.fetch_partition(RAW_ORDERS, pk))
         assert isinstance(raw, pl.DataFrame)
         kept, duplicates = collapse_duplicates(raw, list(ORDER_DEDUP_KEY))
-        result = validate_rows(kept, ORDER_RULES, RAW_ORDERS.qualified.replace('"', ""))
+        result = validate_rows(kept, ORDER_RULES, f"{RAW_ORDERS.layer.value}.{RAW_ORDERS.name}")
         held = quarantine_rows(
             result.quarantined,
             source="orders",

@@ -19,8 +19,8 @@ from northstar_platform.settings import get_settings
 
 ROWS = "select count(*) from {table} where partition_key = ?"
 RAW_DUPLICATES = (
-    "select coalesce(sum(copies - 1), 0) from (select count(*) as copies from "  # noqa: S608
-    f"{RAW_ORDERS.qualified} where partition_key = ? and order_id is not null "
+    "select coalesce(sum(copies - 1), 0) from (select count(*) as copies from "
+    "{table} where partition_key = ? and order_id is not null "
     "and updated_at is not null group by order_id, updated_at) as versions"
 )
 
@@ -47,7 +47,7 @@ def _staged_rows(ctx: CheckContext) -> dict[str, int]:
     return {
         "staged": ctx.count(ROWS.format(table=STG_ORDERS.qualified), pk),
         "quarantined": ctx.count(ROWS.format(table=QUARANTINE_ORDERS.qualified), pk),
-        "duplicates": ctx.count(RAW_DUPLICATES, pk),
+        "duplicates": ctx.count(RAW_DUPLICATES.format(table=RAW_ORDERS.qualified), pk),
     }
 
 

@@ -35,18 +35,10 @@ BATCH_ROWS = 262_144
 """Raw rows parsed at a time."""
 
 COLUMNS = ", ".join(quote(c) for c in RAW_STRIPE_EVENTS.column_names)
-RAW_ROWS = (
-    f"select {COLUMNS} from {RAW_STRIPE_EVENTS.qualified} "  # noqa: S608
-    "where partition_key = ?"
-)
-RAW_FILES = (
-    f"select distinct source_file from {RAW_STRIPE_EVENTS.qualified} "  # noqa: S608
-    "where partition_key = ?"
-)
-RAW_LINES = (
-    f"select line_no, record from {RAW_STRIPE_EVENTS.qualified} "  # noqa: S608
-    "where partition_key = ? and source_file = ?"
-)
+# Templates named at run time ({raw}): the schema depends on the environment (shadow mode).
+RAW_ROWS = f"select {COLUMNS} from {{raw}} where partition_key = ?"  # noqa: S608
+RAW_FILES = "select distinct source_file from {raw} where partition_key = ?"
+RAW_LINES = "select line_no, record from {raw} where partition_key = ? and source_file = ?"
 
 
 def stripe_prefix(partition_key: str) -> str:
@@ -107,14 +99,15 @@ def stg_stripe_events(
     """Parse, collapse retries on event id (earliest arrival kept) and validate one day."""
     pk = context.partition_key
     columns = [c.name for c in STG_STRIPE_EVENTS.columns]
+    raw = RAW_STRIPE_EVENTS.qualified
     with warehouse.connect() as session:
-        files = [str(name) for (name,) in session.fetchall(RAW_FILES, (pk,))]
+        files = [str(name) for (name,) in session.fetchall(RAW_FILES.format(raw=raw), (pk,))]
         day = StripeDay(partition_key=pk, run_id=context.run_id, files=files)
-        for batch in session.fetch_arrow_batches(RAW_ROWS, (pk,), BATCH_ROWS):
+        for batch in session.fetch_arrow_batches(RAW_ROWS.format(raw=raw), (pk,), BATCH_ROWS):
             day.add(pl.DataFrame(batch))
 
         def records(source_file: str, line_nos: list[int]) -> pl.DataFrame:
-            rows = pl.DataFrame(session.fetch_arrow(RAW_LINES, (pk, source_file)))
+            rows = pl.DataFrame(session.fetch_arrow(RAW_LINES.format(raw=raw), (pk, source_file)))
             return rows.filter(pl.col("line_no").is_in(line_nos))
 
         staged, held, counts = day.finish(records)

@@ -52,7 +52,7 @@ def build_sync_checks(table: SyncTable) -> list[dg.AssetChecksDefinition]:
         return {"landed_rows_of_staged_files": rows}
 
     def staged(ctx: CheckContext) -> dict[str, int]:
-        if not ctx.session.table_exists(raw.layer.value, raw.name):
+        if not ctx.session.table_exists(raw.schema, raw.name):
             return {"staged": 0}
         return {"staged": ctx.count(f"select count(*) from {raw.qualified}")}  # noqa: S608
 
@@ -105,7 +105,7 @@ def build_sync_checks(table: SyncTable) -> list[dg.AssetChecksDefinition]:
     def drift(ctx: CheckContext) -> Verdict:
         sla_hours = get_settings().sync_drift_sla_hours
         source_max = ctx.resources["source_db"].fetchall(source_max_sql)[0][0]
-        exists = ctx.session.table_exists(final.layer.value, final.name)
+        exists = ctx.session.table_exists(final.schema, final.name)
         final_max = _scalar(ctx.session, final_max_sql) if exists else None
         if source_max is None:
             passed, drift_hours = True, 0.0  # an empty source cannot be behind
@@ -125,7 +125,7 @@ def build_sync_checks(table: SyncTable) -> list[dg.AssetChecksDefinition]:
         key_sql = ", ".join(quote(k) for k in table.primary_keys)
         keyed = " and ".join(f"{quote(k)} is not null" for k in table.primary_keys)
         session, source_db = ctx.session, ctx.resources["source_db"]
-        if not session.table_exists(final.layer.value, final.name):
+        if not session.table_exists(final.schema, final.name):
             return False, {"note": "FINAL does not exist"}
         reached = _scalar(session, f"select max({wm}) from {final.qualified}")  # noqa: S608
         if reached is None:
@@ -147,7 +147,7 @@ def build_sync_checks(table: SyncTable) -> list[dg.AssetChecksDefinition]:
 
     def reviewed(ctx: CheckContext) -> Verdict:
         session = ctx.session
-        if not session.table_exists(dead.layer.value, dead.name):
+        if not session.table_exists(dead.schema, dead.name):
             return True, {"unreviewed": 0}
         session.ensure_table(DEAD_LETTER_REVIEWS)
         open_rows = session.fetchall(
