@@ -15,6 +15,7 @@ from northstar_platform.defs.fulfillment.checks import WMS_CHECKS
 from northstar_platform.defs.fulfillment.sensors import ingest_wms_job, wms_files_sensor
 from northstar_platform.defs.ops.parity_assets import check_shadow_parity_job, parity_report
 from northstar_platform.defs.ops.parity_checks import shadow_matches_production
+from northstar_platform.defs.ops.sensors import pipeline_run_log_sensor, record_pipeline_runs_job
 from northstar_platform.defs.orders.assets import landing_orders, raw_orders, stg_orders
 from northstar_platform.defs.orders.checks import ORDERS_CHECKS
 from northstar_platform.defs.orders.schedules import (
@@ -92,6 +93,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             reconcile_preferences_job,
             ingest_core_update_acks_job,
             check_shadow_parity_job,
+            record_pipeline_runs_job,
         ],
         sensors=[
             stripe_files_sensor,
@@ -99,6 +101,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             finance_files_sensor,
             privacy_files_sensor,
             core_update_acks_sensor,
+            pipeline_run_log_sensor,
         ],
         schedules=[
             materialize_orders_job_schedule,

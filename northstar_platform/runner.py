@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from northstar_platform.defs.partitions import hourly_partitions
+from northstar_platform.run_recording import RECORDED_BY_TAG, record_after_run
 
 CONSOLE_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -123,8 +124,14 @@ def _execute(
         asset_selection=selection,
         raise_on_error=False,
         run_config=CONSOLE_QUIET,
-        tags={"northstar/trigger": "northstar materialize", **(tags or {})},
+        tags={
+            "northstar/trigger": "northstar materialize",
+            RECORDED_BY_TAG: "in_process",
+            **(tags or {}),
+        },
     )
+    # The run is over and holds no lock: its ops.pipeline_run_log row and run-level alerts.
+    record_after_run(instance, result.run_id, progress)
     checks_before, failures_before = len(report.checks), len(report.failures)
     collect_events(result, label, report)
     state = "ok"

@@ -1,9 +1,9 @@
-"""Alerts: what a failed blocking check says, in one shape for every sink.
+"""Alerts: what a failed blocking check or a failed run says, in one shape for every sink.
 
 An alert names the asset, the partition, the check, the observed value and the threshold, and
 links to the run in the Dagster UI. The always-on sinks are the warehouse table
-`ops.pipeline_alert_log` (written by the run itself, DESIGN §3) and a JSON-lines file under
-the Northstar home; chat and mail sinks read the same `Alert`.
+`ops.pipeline_alert_log` (written by a run, DESIGN §3) and a JSON-lines file under the
+Northstar home; the Slack and email sinks (lib/alert_sinks.py) read the same `Alert`.
 """
 
 import datetime as dt
@@ -14,7 +14,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-OBSERVED_KEYS = ("observed", "observed_rate", "observed_rows", "unaccounted")
+OBSERVED_KEYS = (
+    "observed",
+    "observed_rate",
+    "observed_rows",
+    "unaccounted",
+    "dagster_dbt/failed_row_count",
+)
 THRESHOLD_KEYS = ("threshold", "limit", "max_rate")
 DETAIL_KEYS = ("withheld_dates", "note")
 
@@ -50,6 +56,17 @@ def _first(metadata: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
     return None
 
 
+def alert_id(run_id: str, asset_key: str, check_name: str, partition_key: str | None) -> str:
+    """The stable id of the alert of one (run, asset, check, partition)."""
+    key = "|".join((run_id, asset_key, check_name, partition_key or ""))
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def run_url(ui_url: str, run_id: str) -> str:
+    """The run's page in the Dagster UI."""
+    return f"{ui_url.rstrip('/')}/runs/{run_id}"
+
+
 def check_failed_alert(
     *,
     asset_key: str,
@@ -70,9 +87,8 @@ def check_failed_alert(
     detail = _first(metadata, DETAIL_KEYS)
     if detail:
         message += f" ({detail})"
-    key = "|".join((run_id, asset_key, check_name, partition_key or ""))
     return Alert(
-        alert_id=hashlib.sha256(key.encode()).hexdigest()[:32],
+        alert_id=alert_id(run_id, asset_key, check_name, partition_key),
         raised_at=now,
         kind="check_failed",
         asset_key=asset_key,
@@ -82,7 +98,37 @@ def check_failed_alert(
         threshold=threshold,
         message=message,
         run_id=run_id,
-        run_url=f"{ui_url.rstrip('/')}/runs/{run_id}",
+        run_url=run_url(ui_url, run_id),
+    )
+
+
+def run_failed_alert(
+    *,
+    job_name: str,
+    asset_key: str,
+    step: str,
+    partition_key: str | None,
+    error: str,
+    run_id: str,
+    ui_url: str,
+    now: dt.datetime,
+) -> Alert:
+    """The alert of a failed run: `step` is the failed step's key (`run` when the run failed
+    outside any step), `asset_key` the asset(s) that step was materializing, `observed` the
+    first line of the error. No threshold: a crash has none."""
+    where = f"{asset_key} [{partition_key}]" if partition_key else asset_key
+    return Alert(
+        alert_id=alert_id(run_id, asset_key, step, partition_key),
+        raised_at=now,
+        kind="run_failed",
+        asset_key=asset_key,
+        partition_key=partition_key,
+        check_name=step,
+        observed=error,
+        threshold=None,
+        message=f"run of {job_name} failed in {step} on {where}: {error}",
+        run_id=run_id,
+        run_url=run_url(ui_url, run_id),
     )
 
 
