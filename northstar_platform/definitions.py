@@ -15,6 +15,7 @@ from northstar_platform.defs.fulfillment.checks import WMS_CHECKS
 from northstar_platform.defs.fulfillment.sensors import ingest_wms_job, wms_files_sensor
 from northstar_platform.defs.ops.parity_assets import check_shadow_parity_job, parity_report
 from northstar_platform.defs.ops.parity_checks import shadow_matches_production
+from northstar_platform.defs.ops.root_cause import audit_root_cause
 from northstar_platform.defs.ops.sensors import pipeline_run_log_sensor, record_pipeline_runs_job
 from northstar_platform.defs.orders.assets import landing_orders, raw_orders, stg_orders
 from northstar_platform.defs.orders.checks import ORDERS_CHECKS
@@ -66,6 +67,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             raw_privacy_events,
             stg_privacy_events,
             northstar_dbt_models,
+            audit_root_cause,
             preference_reconciliation_models,
             core_update_exports,
             core_update_acks,

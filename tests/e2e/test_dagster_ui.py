@@ -51,6 +51,8 @@ EXPECTED_EDGES = {
     ("bi/fct_orders", "marts/fct_orders"),
     ("bi/fct_daily_revenue", "marts/fct_daily_revenue"),
     ("bi/fct_fulfillment", "marts/fct_fulfillment"),
+    # The root-cause counts read the order audit (northstar explain's rules).
+    ("audit/audit_root_cause", "audit/audit_order_mismatches"),
     # The preference reconciliation's dbt models (and the scope seed).
     ("curated/ref_channel_product_scope", ""),
     ("curated/privacy_latest", "staging/stg_privacy_events"),
