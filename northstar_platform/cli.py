@@ -196,6 +196,9 @@ def _register_subcommands() -> None:
     from northstar_platform.dashboard_commands import dashboard
 
     main.add_command(dashboard)
+    from northstar_platform.dsr_commands import dsr
+
+    main.add_command(dsr)
     from northstar_platform.explain_commands import explain
 
     main.add_command(explain)

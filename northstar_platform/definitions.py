@@ -7,6 +7,14 @@ process, DESIGN §3) and the resources bound from the settings.
 import dagster as dg
 
 from northstar_platform.defs.dbt import northstar_dbt_models, preference_reconciliation_models
+from northstar_platform.defs.dsr.assets import dsr_discovery
+from northstar_platform.defs.dsr.checks import DSR_CHECKS
+from northstar_platform.defs.dsr.jobs import (
+    check_dsr_sla_job,
+    discover_dsr_job,
+    erase_dsr_subject_job,
+)
+from northstar_platform.defs.dsr.sensors import check_dsr_sla_job_schedule, dsr_requests_sensor
 from northstar_platform.defs.finance.assets import raw_finance_revenue, stg_finance_revenue
 from northstar_platform.defs.finance.checks import FINANCE_CHECKS
 from northstar_platform.defs.finance.sensors import finance_files_sensor, ingest_finance_job
@@ -72,6 +80,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             core_update_exports,
             core_update_acks,
             parity_report,
+            dsr_discovery,
             *(a for table in synced for a in build_sync_assets(table)),
         ],
         asset_checks=[
@@ -83,6 +92,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *RECONCILIATION_CHECKS,
             *PREFERENCE_EXPORT_CHECKS,
             shadow_matches_production,
+            *DSR_CHECKS,
             *(c for table in synced for c in build_sync_checks(table)),
         ],
         jobs=[
@@ -96,6 +106,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             ingest_core_update_acks_job,
             check_shadow_parity_job,
             record_pipeline_runs_job,
+            discover_dsr_job,
+            check_dsr_sla_job,
+            erase_dsr_subject_job,
         ],
         sensors=[
             stripe_files_sensor,
@@ -104,12 +117,14 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             privacy_files_sensor,
             core_update_acks_sensor,
             pipeline_run_log_sensor,
+            dsr_requests_sensor,
         ],
         schedules=[
             materialize_orders_job_schedule,
             sync_postgres_job_schedule,
             reconcile_preferences_job_schedule,
             ingest_core_update_acks_job_schedule,
+            check_dsr_sla_job_schedule,
         ],
         resources=build_resources(settings),
         executor=dg.in_process_executor,

@@ -162,7 +162,9 @@ def materialize_range(
     ranged = sorted(k for k in selected if _is_single_run(graph, k))
     unpartitioned = sorted(k for k in selected if graph.get(k).partitions_def is None)
     hourly = sorted(k for k in selected - set(ranged) if _is_hourly(graph, k))
-    per_day = sorted(selected - set(ranged) - set(unpartitioned) - set(hourly))
+    # Per-request assets (DSR, dynamic partitions) run from their sensor, never by date.
+    dynamic = {k for k in selected if _is_dynamic(graph, k)}
+    per_day = sorted(selected - set(ranged) - set(unpartitioned) - set(hourly) - dynamic)
     report = RangeReport()
     if unpartitioned:
         _execute(job, instance, unpartitioned, "-", "PostgreSQL sync", report, progress)
@@ -227,6 +229,10 @@ def _execute_hours(
     state = f"BLOCKED {', '.join(k[-5:] for k in failed)}" if failed else "ok"
     progress(f"{day}  24 hourly runs (WMS)  {state}  {time.monotonic() - started:.1f}s")
     return failed
+
+
+def _is_dynamic(graph: Any, key: dg.AssetKey) -> bool:
+    return isinstance(graph.get(key).partitions_def, dg.DynamicPartitionsDefinition)
 
 
 def _is_hourly(graph: Any, key: dg.AssetKey) -> bool:

@@ -18,3 +18,6 @@ hourly_partitions = dg.HourlyPartitionsDefinition(
     start_date=f"{PARTITIONS_START}-00:00", end_offset=1, timezone="UTC"
 )
 """Landing hours (WMS drops)."""
+
+dsr_request_partitions = dg.DynamicPartitionsDefinition(name="dsr_requests")
+"""One partition per data-subject request (its request_id), added by `dsr_requests_sensor`."""

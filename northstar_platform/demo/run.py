@@ -21,6 +21,8 @@ import dagster as dg
 from rich.console import Console
 
 from northstar_platform import launch
+from northstar_platform.defs.dsr.assets import DSR_DISCOVERY
+from northstar_platform.defs.dsr.sensors import dsr_requests_sensor
 from northstar_platform.defs.finance.sensors import finance_files_sensor
 from northstar_platform.defs.fulfillment.sensors import wms_files_sensor
 from northstar_platform.defs.payments.sensors import stripe_files_sensor
@@ -64,6 +66,25 @@ def _merge(into: RangeReport, other: RangeReport) -> None:
     into.failures.extend(other.failures)
 
 
+def _discover_requests(
+    landing: LandingResource, instance: dg.DagsterInstance, job: Any, say: Callable[[str], None]
+) -> RangeReport:
+    """What `dsr_requests_sensor` does under `dagster dev`: one partition per landed request,
+    then each request's discovery run (nearest deadline first)."""
+    with dg.build_sensor_context(instance=instance, resources={"landing": landing}) as context:
+        result = dsr_requests_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    for add in result.dynamic_partitions_requests or []:
+        assert isinstance(add, dg.AddDynamicPartitionsRequest)
+        instance.add_dynamic_partitions(add.partitions_def_name, list(add.partition_keys))
+    report = RangeReport()
+    say(f"data-subject requests: {len(result.run_requests or [])} new, discovering each")
+    for run in result.run_requests or []:
+        assert run.partition_key is not None
+        _merge(report, run_partition(job, instance, [DSR_DISCOVERY], run.partition_key, say))
+    return report
+
+
 def run_demo(
     settings: Settings, config: DemoConfig, say: Callable[[str], None], console: Console
 ) -> bool:
@@ -97,6 +118,7 @@ def run_demo(
         log_path = settings.home / "logs" / "demo-catch-up.log"
         with log_path.open("w") as log, contextlib.redirect_stdout(log):
             _merge(report, materialize_range(defs, instance, days, models, say))
+        _merge(report, _discover_requests(landing, instance, job, say))
     keys: list[Any] = [k.path for k in graph.get_all_asset_keys()]
     with DuckDBWarehouse(path=str(settings.duckdb_path)).connect(read_only=True) as session:
         ok = print_summary(console, session, report, manifest, keys, settings.alert_file)

@@ -27,6 +27,7 @@ class CorrectionKind(StrEnum):
     BACKFILL = "BACKFILL"
     CUTOVER = "CUTOVER"
     ROLLBACK = "ROLLBACK"
+    DSR_ERASURE = "DSR_ERASURE"
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,8 @@ EXPECTED_EDGES = {
     ("raw/raw_privacy_events", ""),
     ("staging/stg_privacy_events", "raw/raw_privacy_events"),
     ("staging/quarantine_privacy", "raw/raw_privacy_events"),
+    # Data-subject request discovery (one partition per request; reads the PII catalog).
+    ("dsr/dsr_discovery", ""),
     # The PostgreSQL sync of each table in northstar_platform/sync_tables.json.
     *(
         edge

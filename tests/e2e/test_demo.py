@@ -89,7 +89,7 @@ def _wh(home: Path, sql: str) -> list[tuple]:
 def test_demo_exits_zero_and_says_every_built_detector_matches(demo_run) -> None:
     result, _, _ = demo_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "28/28 built detectors match the manifest" in result.stdout
+    assert "29/29 built detectors match the manifest" in result.stdout
     assert "0 gate outcome(s) differ" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -176,3 +176,20 @@ def test_revenue_equals_source_truth_and_only_dates_passing_every_gate_are_publi
             f"from {table} order by 1, 2",
         )
         assert published == [row for row in truth if str(row[0]) in passing]
+
+
+def test_every_request_has_a_report_and_found_means_known_to_the_source(demo_run) -> None:
+    _, home, dsn = demo_run
+    requests = sorted((home / "landing" / "dsr" / "requests").glob("*.json"))
+    statuses = dict(_wh(home, "select request_id, status from ops.dsr_requests"))
+    assert len(requests) == len(statuses) == 5
+    for path in requests:
+        body = json.loads(path.read_text())
+        subject = body["subject"]
+        known = _pg(
+            dsn,
+            "select count(*) from customers where lower(email) = lower("
+            f"'{subject.get('email', '')}') or customer_id = '{subject.get('customer_id', '')}'",
+        )[0][0]
+        assert (home / "landing" / "dsr" / "reports" / path.name).exists()
+        assert (statuses[body["request_id"]] == "NOT_FOUND") == (known == 0), body["request_id"]

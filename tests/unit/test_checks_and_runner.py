@@ -59,4 +59,4 @@ def test_detectors_exist_only_for_what_is_built():
     assert detector_for("duplicates:wms:shipment_event") is not None
     assert detector_for("late_files:wms") is None
     assert detector_for("audit_preference_mismatches:STATE_DIFF") is not None
-    assert detector_for("dsr_requests:SUBJECT_NOT_FOUND") is None
+    assert detector_for("dsr_requests:SUBJECT_NOT_FOUND") is not None
