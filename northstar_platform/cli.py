@@ -196,12 +196,15 @@ def _register_subcommands() -> None:
     from northstar_platform.dashboard_commands import dashboard
 
     main.add_command(dashboard)
-    from northstar_platform.dsr_commands import dsr
-
-    main.add_command(dsr)
     from northstar_platform.explain_commands import explain
 
     main.add_command(explain)
+    from northstar_platform.dsr_commands import dsr
+
+    main.add_command(dsr)
+    from northstar_platform.verify_commands import verify_reproducible
+
+    main.add_command(verify_reproducible)
 
 
 _register_subcommands()
