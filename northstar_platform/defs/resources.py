@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource
 
 from northstar_platform.defs.dbt_project import dbt_project
 from northstar_platform.lib.core_update_export import EXPORT_PREFIX
+from northstar_platform.lib.dsr_requests import REPORTS_PREFIX
 from northstar_platform.lib.sync_config import load_sync_tables
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.source_db import SourceDatabaseResource
@@ -42,10 +43,11 @@ def build_warehouse(settings: Settings) -> WarehouseResource:
 
 def platform_written_prefixes(settings: Settings) -> list[str]:
     """Landing prefixes the platform writes itself (and reads back): the daily orders export,
-    each synced table's exports, the preference patches. Shadow mode keeps them under
-    `shadow/`; outside producers' prefixes (stripe, wms, finance, privacy, acks) stay shared."""
+    each synced table's exports, the preference patches, the DSR reports. Shadow mode keeps
+    them under `shadow/`; outside producers' prefixes (stripe, wms, finance, privacy, acks,
+    DSR requests) stay shared."""
     synced = [f"{table.name}/" for table in load_sync_tables(settings.sync_config)]
-    return ["orders/", *synced, f"{EXPORT_PREFIX}/"]
+    return ["orders/", *synced, f"{EXPORT_PREFIX}/", REPORTS_PREFIX]
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:

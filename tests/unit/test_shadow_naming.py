@@ -129,3 +129,47 @@ def test_shadow_landing_keeps_own_exports_under_shadow(tmp_path: Path) -> None:
         "shadow/orders/2024/05/02/00/run-b.parquet",
         "stripe/2024/05/02/events.jsonl",
     ]
+
+
+def test_shadow_alerts_say_shadow(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Through the one alert path (`record_alerts`), to the always-on JSON-lines sink."""
+    import json
+    import logging
+
+    import dagster as dg
+
+    from asset_checks.alerting import alerts_for, record_alerts
+
+    failed = [(dg.AssetKey(["staging", "stg_orders"]), "conserves_records", {"observed": 3})]
+    log = logging.getLogger("test")
+    record_alerts(alerts_for(failed, "2024-05-02", "r1"), None, log)
+    clean_env.setenv("NORTHSTAR_SHADOW", "true")
+    record_alerts(alerts_for(failed, "2024-05-02", "r2"), None, log)
+    sink = tmp_path / "home" / "alerts" / "alerts.jsonl"
+    messages = [json.loads(line)["message"] for line in sink.read_text().splitlines()]
+    assert messages == [
+        "conserves_records failed on staging/stg_orders [2024-05-02]: observed 3 vs threshold None",
+        "[shadow] conserves_records failed on staging/stg_orders [2024-05-02]: "
+        "observed 3 vs threshold None",
+    ]
+
+
+def test_only_the_platforms_own_landing_prefixes_are_shadowed(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from northstar_platform.defs.resources import build_resources
+
+    tables = tmp_path / "tables.json"
+    tables.write_text(
+        '{"tables": [{"table_name": "public.customers", "watermark_col": "updated_at", '
+        '"primary_keys": ["customer_id"]}]}'
+    )
+    clean_env.setenv("NORTHSTAR_SYNC_CONFIG", str(tables))
+    assert build_resources(get_settings())["landing"].shadow_prefixes is None
+    clean_env.setenv("NORTHSTAR_SHADOW", "true")
+    assert build_resources(get_settings())["landing"].shadow_prefixes == [
+        "orders/",
+        "customers/",
+        "exports/core_updates/",
+        "dsr/reports/",
+    ]
