@@ -16,6 +16,9 @@ from rich.table import Table as RichTable
 
 from northstar_platform.errors import NorthstarError
 
+CONSOLE_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""The run's own console log off: the command prints one line per outcome."""
+
 
 @click.group()
 def dsr() -> None:
@@ -174,9 +177,10 @@ def discover(ctx: click.Context, request_id: str) -> None:
                 partition_key=request_id,
                 instance=instance,
                 raise_on_error=False,
+                run_config=CONSOLE_QUIET,
                 tags={"northstar/trigger": "northstar dsr discover"},
             )
-        if not result.success:
+        if not result.asset_materializations_for_node("dsr__dsr_discovery"):
             raise NorthstarError(f"discovery of {request_id} failed: {_failure(result)}")
         row = _status_rows(request_id)[0]
         cli.console.print(
@@ -184,7 +188,17 @@ def discover(ctx: click.Context, request_id: str) -> None:
             f"{row['locations']} table(s), {row['dead_letters']} dead letter(s); "
             f"report {row['report_key']}"
         )
-        return 0
+        failed = [
+            e.asset_check_evaluation_data
+            for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and not e.asset_check_evaluation_data.passed
+        ]
+        for check in failed:
+            note = check.metadata.get("note")
+            detail = f": {note.value}" if note is not None else ""
+            cli.console.print(f"[red]check failed:[/red] {check.check_name}{detail}")
+        return 1 if failed else 0
 
     sys.exit(cli.run_safely(go, ctx.obj["debug"]))
 
@@ -226,9 +240,10 @@ def erase(ctx: click.Context, request_id: str, confirm: bool) -> None:
         with dg.DagsterInstance.get() as instance:
             result = defs.resolve_job_def("erase_dsr_subject_job").execute_in_process(
                 run_config={
+                    **CONSOLE_QUIET,
                     "ops": {
                         "erase_dsr_subject": {"config": {"request_id": request_id, "confirm": True}}
-                    }
+                    },
                 },
                 instance=instance,
                 raise_on_error=False,
