@@ -9,6 +9,7 @@ contiguous days or hours, else a comma list), the run's trigger, the code versio
 fingerprints of what it read (its warehouse parents, same partitions) and what it wrote.
 """
 
+import functools
 from collections.abc import Collection, Mapping
 
 import dagster as dg
@@ -120,3 +121,12 @@ def asset_parents(defs: dg.Definitions) -> dict[dg.AssetKey, set[dg.AssetKey]]:
     """Asset → its upstream assets, for `parents`."""
     graph = defs.resolve_asset_graph()
     return {key: set(graph.get(key).parent_keys) for key in graph.get_all_asset_keys()}
+
+
+@functools.cache
+def platform_parents() -> dict[dg.AssetKey, set[dg.AssetKey]]:
+    """`asset_parents` of the code location's definitions (built once per process; imported
+    late because the definitions import the recorder that calls this)."""
+    from northstar_platform.definitions import defs
+
+    return asset_parents(defs)

@@ -40,6 +40,7 @@ from northstar_platform.lib.run_facts import (
     rows_written,
     run_log_row,
 )
+from northstar_platform.replay_corrections import platform_parents, record_replays
 from northstar_platform.resources.warehouse import WarehouseSession
 from northstar_platform.settings import get_settings
 
@@ -245,6 +246,11 @@ def record_finished_runs(
     if not facts:
         return []
     write_run_log(session, facts)
+    for run in facts:  # a replayed partition is an auditable correction (DESIGN §5.4)
+        try:
+            record_replays(instance, run.run_id, session, platform_parents())
+        except Exception as exc:  # the run log row stands; say what could not be recorded
+            (log or logger).warning(f"run {run.run_id}: backfill corrections not recorded: {exc}")
     ui_url = get_settings().dagster_ui_url
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     alerts = []

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from northstar_platform.defs.partitions import hourly_partitions
+from northstar_platform.defs.run_policy import AFTER_GATES, ON_DEMAND, RUNS_TAG
 from northstar_platform.run_recording import RECORDED_BY_TAG, record_after_run
 
 CONSOLE_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -150,21 +151,30 @@ def materialize_range(
     selection: Iterable[dg.AssetKey] | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> RangeReport:
-    """Materialize `selection` (default: every asset) for each daily partition in `keys`.
+    """Materialize `selection` (default: every asset but the on-demand ones) for each daily
+    partition in `keys`.
 
     Unpartitioned assets (the watermark sync) run once first; then hourly assets (WMS) one run
     per hour of every day; then per-day assets one run per day; then single-run assets once per
-    contiguous range of days whose runs succeeded.
+    contiguous range of days whose runs succeeded, and after them, in a run of their own, the
+    single-run assets tagged `northstar/runs: after_gates` (diagnostics such as the root-cause
+    counts, which a failed publication gate must not skip: that is when they are needed).
     """
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
-    selected = set(selection) if selection is not None else set(graph.get_all_asset_keys())
-    ranged = sorted(k for k in selected if _is_single_run(graph, k))
+    selected = (
+        set(selection)
+        if selection is not None
+        else {k for k in graph.get_all_asset_keys() if _runs(graph, k) != ON_DEMAND[RUNS_TAG]}
+    )
+    singles = sorted(k for k in selected if _is_single_run(graph, k))
+    after_gates = [k for k in singles if _runs(graph, k) == AFTER_GATES[RUNS_TAG]]
+    ranged = [k for k in singles if k not in after_gates]
     unpartitioned = sorted(k for k in selected if graph.get(k).partitions_def is None)
-    hourly = sorted(k for k in selected - set(ranged) if _is_hourly(graph, k))
+    hourly = sorted(k for k in selected - set(singles) if _is_hourly(graph, k))
     # Per-request assets (DSR, dynamic partitions) run from their sensor, never by date.
     dynamic = {k for k in selected if _is_dynamic(graph, k)}
-    per_day = sorted(selected - set(ranged) - set(unpartitioned) - set(hourly) - dynamic)
+    per_day = sorted(selected - set(singles) - set(unpartitioned) - set(hourly) - dynamic)
     report = RangeReport()
     if unpartitioned:
         _execute(job, instance, unpartitioned, "-", "PostgreSQL sync", report, progress)
@@ -185,13 +195,18 @@ def materialize_range(
             report.blocked.append(key)
         if ok and key not in held_back:
             passed.append(key)
-    for first, last in contiguous(passed) if ranged else []:
+    for first, last in contiguous(passed) if singles else []:
         window = {
             "dagster/asset_partition_range_start": first,
             "dagster/asset_partition_range_end": last,
         }
         label = f"{first}..{last}"
-        _execute(job, instance, ranged, label, "dbt models", report, progress, tags=window)
+        if ranged:
+            _execute(job, instance, ranged, label, "dbt models", report, progress, tags=window)
+        if after_gates:
+            _execute(
+                job, instance, after_gates, label, "diagnostics", report, progress, tags=window
+            )
     return report
 
 
@@ -229,6 +244,12 @@ def _execute_hours(
     state = f"BLOCKED {', '.join(k[-5:] for k in failed)}" if failed else "ok"
     progress(f"{day}  24 hourly runs (WMS)  {state}  {time.monotonic() - started:.1f}s")
     return failed
+
+
+def _runs(graph: Any, key: dg.AssetKey) -> str | None:
+    """The asset's `northstar/runs` tag: `on_demand` (never in a default materialize) or
+    `after_gates` (its own run after the single-run models of each range)."""
+    return (graph.get(key).tags or {}).get(RUNS_TAG)
 
 
 def _is_dynamic(graph: Any, key: dg.AssetKey) -> bool:

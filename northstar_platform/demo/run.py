@@ -114,7 +114,9 @@ def run_demo(
                 _merge(report, run_partition(job, instance, selection, partition, say))
         days = [d for d in manifest["partitions"] if d not in report.blocked]
         say(f"catch-up: the dbt models over {', '.join(days)}, after the late wave")
-        models = dg.AssetSelection.from_string("kind:dbt and not tag:preferences").resolve(graph)
+        models = dg.AssetSelection.from_string(
+            "(kind:dbt and not tag:preferences) or tag:northstar/runs=after_gates"
+        ).resolve(graph)
         log_path = settings.home / "logs" / "demo-catch-up.log"
         with log_path.open("w") as log, contextlib.redirect_stdout(log):
             _merge(report, materialize_range(defs, instance, days, models, say))

@@ -80,6 +80,7 @@ EXPECTED_EDGES = {
     ("staging/quarantine_privacy", "raw/raw_privacy_events"),
     # Data-subject request discovery (one partition per request; reads the PII catalog).
     ("dsr/dsr_discovery", ""),
+    ("ops/parity_report", ""),
     # The PostgreSQL sync of each table in northstar_platform/sync_tables.json.
     *(
         edge

@@ -539,6 +539,7 @@ def test_three_days_flow_from_source_to_marts_exactly(three_days: Loaded) -> Non
         "staging/stg_orders": 3,
         "staging/quarantine_orders": 3,
         **dict.fromkeys(DBT_MODELS, 3),
+        "audit/audit_root_cause": 3,  # its own run after the models (runner: after_gates)
     }
     assert_conservation(report, D1, raw=9, staged=9, held=0, dups=0)
     assert_conservation(report, D2, raw=5, staged=5, held=0, dups=0)
@@ -648,6 +649,7 @@ def test_a_day_over_the_quarantine_threshold_is_blocked_and_not_published(
         "staging/stg_orders": 3,
         "staging/quarantine_orders": 3,
         **dict.fromkeys(DBT_MODELS, 2),
+        "audit/audit_root_cause": 2,
     }
     with platform.warehouse() as con:
         # D3 was staged and its bad rows quarantined (for triage) but not published.

@@ -1,5 +1,5 @@
-"""A run that materializes a partition again is a BACKFILL correction in ops.audit_corrections;
-a first materialization is not."""
+"""A run that materializes a partition again is a BACKFILL correction in ops.audit_corrections,
+recorded by the runner right after the run; a first materialization is not."""
 
 import json
 from pathlib import Path
@@ -8,8 +8,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from northstar_platform.replay_corrections import asset_parents, record_replays
-from northstar_platform.resources.warehouse import DuckDBWarehouse
 from northstar_platform.runner import run_partition
 
 pytestmark = pytest.mark.integration
@@ -64,24 +62,19 @@ def test_a_rerun_of_a_day_records_one_backfill_per_asset_with_fingerprints(
     monkeypatch.setenv("NORTHSTAR_SYNC_CONFIG", str(no_sync))
     monkeypatch.setenv("NORTHSTAR_SOURCE_DSN", fresh_pg_dsn)
     _land(northstar_env, [_event(n) for n in range(5)] + ["not json"])
-    defs = build_definitions()
-    job = defs.resolve_implicit_global_asset_job_def()
-    parents = asset_parents(defs)
-    warehouse = DuckDBWarehouse(path=str(northstar_env / "warehouse.duckdb"))
+    job = build_definitions().resolve_implicit_global_asset_job_def()
 
-    def run_and_record(instance: dg.DagsterInstance) -> str:
+    def run(instance: dg.DagsterInstance) -> str:
+        """One run of the day, recorded by the runner right after it ends."""
         run_partition(job, instance, [RAW, STAGED, HELD], DAY)
-        [run] = instance.get_runs(limit=1)
-        with warehouse.connect() as session:
-            record_replays(instance, run.run_id, session, parents)
-        return run.run_id
+        return instance.get_runs(limit=1)[0].run_id
 
     with dg.DagsterInstance.ephemeral() as instance:
-        run_and_record(instance)
+        run(instance)
         assert not _table_has_rows(northstar_env)  # a first materialization is no correction
         # The producer re-sends the day with one event corrected: the day is replayed.
         _land(northstar_env, [_event(n, 250 if n == 0 else 100) for n in range(5)] + ["not json"])
-        second = run_and_record(instance)
+        second = run(instance)
 
     rows = _corrections(northstar_env)
     assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows] == [

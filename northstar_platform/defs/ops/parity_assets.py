@@ -9,6 +9,7 @@ failed metric. `northstar parity` does the same from the command line.
 
 import dagster as dg
 
+from northstar_platform.defs.run_policy import ON_DEMAND
 from northstar_platform.layers import PARITY_REPORT
 from northstar_platform.parity import run_parity
 from northstar_platform.resources.warehouse import WarehouseResource
@@ -18,6 +19,7 @@ from northstar_platform.settings import get_settings
 @dg.asset(
     key=PARITY_REPORT.asset_key,
     group_name=PARITY_REPORT.layer.value,
+    tags=ON_DEMAND,
     kinds={"duckdb"},
     pool="warehouse_write",
     description="Shadow build vs production per table: row and distinct-key counts, KS "

@@ -16,6 +16,7 @@ import dagster as dg
 import pyarrow as pa
 
 from northstar_platform.defs.partitions import daily_partitions
+from northstar_platform.defs.run_policy import AFTER_GATES
 from northstar_platform.explain.relations import AUDIT_ORDER_MISMATCHES
 from northstar_platform.explain.rules import match_rules
 from northstar_platform.explain.steps import exists
@@ -77,6 +78,7 @@ def current_run(context: dg.AssetExecutionContext, keys: list[str]) -> CurrentRu
     deps=[AUDIT_ORDER_MISMATCHES_KEY],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    tags=AFTER_GATES,
     group_name="audit",
     kinds={"duckdb"},
     pool="warehouse_write",
