@@ -339,6 +339,25 @@ QUARANTINE_VIEW = f"{quote(Layer.STAGING.value)}.{quote(QUARANTINE_VIEW_NAME)}"
 shadow mode) calls `quarantine_view()`."""
 
 
+ORDER_MISMATCH_CLASSES = (
+    "DUPLICATE_ORDER",
+    "STATUS_CONFLICT",
+    "MISSING_PAYMENT",
+    "CURRENCY_MISMATCH",
+    "AMOUNT_MISMATCH",
+    "MISSING_SHIPMENT",
+    "ORPHAN_PAYMENT",
+    "ORPHAN_SHIPMENT",
+)
+"""`audit.audit_order_mismatches.mismatch_type`, in classification order (its dbt yml)."""
+PREFERENCE_MISMATCH_CLASSES = (
+    "MISSING_IN_PRIVACY",
+    "MISSING_IN_CORE",
+    "STATE_DIFF",
+    "STALE_IN_CORE",
+)
+"""`audit.audit_preference_mismatches.mismatch_type`, in priority order (DESIGN §8)."""
+
 AUDIT_PREFERENCE_MISMATCHES = Table(
     Layer.AUDIT,
     "audit_preference_mismatches",

@@ -17,19 +17,7 @@ from northstar_platform.dashboard.charts import (
     stacked_bar_chart,
 )
 from northstar_platform.dashboard.reader import Window
-
-ORDER_CLASSES = (
-    "DUPLICATE_ORDER",
-    "STATUS_CONFLICT",
-    "MISSING_PAYMENT",
-    "CURRENCY_MISMATCH",
-    "AMOUNT_MISMATCH",
-    "MISSING_SHIPMENT",
-    "ORPHAN_PAYMENT",
-    "ORPHAN_SHIPMENT",
-)
-PREFERENCE_CLASSES = ("MISSING_IN_PRIVACY", "MISSING_IN_CORE", "STATE_DIFF", "STALE_IN_CORE")
-"""Classes in classification order (the dbt models' yml), so stacks read the same every day."""
+from northstar_platform.layers import ORDER_MISMATCH_CLASSES, PREFERENCE_MISMATCH_CLASSES
 
 
 def _days(window: Window) -> list[str]:
@@ -179,10 +167,14 @@ def mismatches_panel(data: dict[str, Any], window: Window) -> str:
     days = _days(window)
     body = (
         "<h3>Open order mismatches per business date</h3>"
-        + _mismatch_chart("mismatches:orders", data["orders"], "open", ORDER_CLASSES, days)
+        + _mismatch_chart("mismatches:orders", data["orders"], "open", ORDER_MISMATCH_CLASSES, days)
         + "<h3>Preference mismatches per reconciliation date</h3>"
         + _mismatch_chart(
-            "mismatches:preferences", data["preferences"], "mismatches", PREFERENCE_CLASSES, days
+            "mismatches:preferences",
+            data["preferences"],
+            "mismatches",
+            PREFERENCE_MISMATCH_CLASSES,
+            days,
         )
     )
     return _section(

@@ -11,6 +11,8 @@ from northstar_platform.layers import (
     AUDIT_PREFERENCE_MISMATCHES,
     CUSTOMERS_LATEST_KEYS,
     DSR_REQUESTS,
+    ORDER_MISMATCH_CLASSES,
+    PREFERENCE_MISMATCH_CLASSES,
     REMEDIATION_CORE_UPDATES,
     STG_STRIPE_EVENTS,
     STG_WMS_SHIPMENTS,
@@ -24,22 +26,8 @@ from northstar_platform.resources.warehouse import WarehouseSession
 
 BUILT_QUARANTINE_SOURCES = {"orders", "stripe", "wms", "finance"}
 BUILT_AUDIT_CLASSES = {
-    "audit_order_mismatches": {
-        "DUPLICATE_ORDER",
-        "STATUS_CONFLICT",
-        "MISSING_PAYMENT",
-        "CURRENCY_MISMATCH",
-        "AMOUNT_MISMATCH",
-        "MISSING_SHIPMENT",
-        "ORPHAN_PAYMENT",
-        "ORPHAN_SHIPMENT",
-    },
-    "audit_preference_mismatches": {
-        "MISSING_IN_PRIVACY",
-        "MISSING_IN_CORE",
-        "STATE_DIFF",
-        "STALE_IN_CORE",
-    },
+    "audit_order_mismatches": set(ORDER_MISMATCH_CLASSES),
+    "audit_preference_mismatches": set(PREFERENCE_MISMATCH_CLASSES),
 }
 
 

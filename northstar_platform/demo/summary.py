@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from northstar_platform.demo.detectors import detect
+from northstar_platform.demo.ops_summary import print_operations
 from northstar_platform.layers import (
     DSR_REQUESTS,
-    PIPELINE_ALERT_LOG,
     QUARANTINE_VIEW_NAME,
     WAREHOUSE_LAYERS,
     Layer,
@@ -45,7 +45,6 @@ def defect_lines(session: WarehouseSession, manifest: dict) -> list[DefectLine]:
     return [DefectLine(k, int(manifest["defects"][k]["expected"]), found[k]) for k in keys]
 
 
-ALERT_LOG = PIPELINE_ALERT_LOG.qualified
 PUBLICATION_GATES = "audit_publication_gates"
 
 
@@ -187,13 +186,7 @@ def print_summary(
     if evaluated:
         console.print(publication)
 
-    if session.table_exists("ops", "pipeline_alert_log"):
-        raised = session.fetchall(
-            f"select check_name, count(*) from {ALERT_LOG} group by 1 order by 1"  # noqa: S608
-        )
-        listed = ", ".join(f"{name}: {count}" for name, count in raised)
-        where = f"ops.pipeline_alert_log and {alert_file}" if alert_file else ALERT_LOG
-        console.print(f"Alerts raised by failed checks ({listed}): see {where}")
+    print_operations(console, session, alert_file, sorted({d for d, *_ in evaluated}))
 
     gates = gate_mismatches(report, manifest, evaluated)
     for problem in gates:

@@ -193,3 +193,24 @@ def test_every_request_has_a_report_and_found_means_known_to_the_source(demo_run
         )[0][0]
         assert (home / "landing" / "dsr" / "reports" / path.name).exists()
         assert (statuses[body["request_id"]] == "NOT_FOUND") == (known == 0), body["request_id"]
+
+
+def test_every_run_is_in_the_run_log_and_every_alert_in_both_sinks(demo_run) -> None:
+    result, home, _ = demo_run
+    import dagster as dg
+
+    alert_file = home / "alerts" / "alerts.jsonl"
+    assert f"Alert log: ops.pipeline_alert_log and {alert_file}" in " ".join(result.stdout.split())
+    runs = _wh(home, "select run_id, status from ops.pipeline_run_log")
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        finished = {r.run_id: r.status.value for r in instance.get_runs()}
+    assert dict(runs) == finished  # one row per run, with the instance's own status
+    logged = {row[0] for row in _wh(home, "select alert_id from ops.pipeline_alert_log")}
+    filed = [json.loads(line)["alert_id"] for line in alert_file.read_text().splitlines()]
+    assert logged and sorted(logged) == sorted(filed)  # each alert once, in both sinks
+    alert_runs = {row[0] for row in _wh(home, "select run_id from ops.pipeline_alert_log")}
+    assert alert_runs <= set(finished)
+    corrections = dict(_wh(home, "select kind, count(*) from ops.audit_corrections group by 1"))
+    assert corrections.get("BACKFILL", 0) > 0  # the late wave's re-runs and the catch-up
+    patches = list((home / "landing" / "exports" / "core_updates").rglob("patch-*.csv"))
+    assert corrections.get("REMEDIATION_EXPORT", 0) == len(patches) > 0  # one per patch sent
