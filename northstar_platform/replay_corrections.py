@@ -27,25 +27,43 @@ from northstar_platform.resources.warehouse import WarehouseSession
 
 
 def replayed_partitions(instance: dg.DagsterInstance, run_id: str) -> dict[dg.AssetKey, set[str]]:
-    """Asset → partitions this run materialized that had been materialized before it."""
-    records = instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
-    ).records
+    """Asset → partitions this run materialized that had been materialized before it started.
+
+    Compared by time, not by storage id: a SQLite instance keeps each run's events in a
+    database of its own, whose ids are not comparable with the index's."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        return {}
+    started = record.start_time or record.create_timestamp.timestamp()
     written: dict[dg.AssetKey, set[str]] = {}
-    first_id: dict[dg.AssetKey, int] = {}
-    for record in records:
-        materialization = record.event_log_entry.asset_materialization
-        if materialization is None or materialization.partition is None:
-            continue
-        key = materialization.asset_key
-        written.setdefault(key, set()).add(materialization.partition)
-        first_id[key] = min(first_id.get(key, record.storage_id), record.storage_id)
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        if materialization is not None and materialization.partition is not None:
+            written.setdefault(materialization.asset_key, set()).add(materialization.partition)
     replayed = {}
     for key, partitions in written.items():
-        before = instance.get_materialized_partitions(key, before_cursor=first_id[key])
-        if partitions & before:
-            replayed[key] = partitions & before
+        earlier = _materialized_before(instance, key, partitions, started)
+        if earlier:
+            replayed[key] = earlier
     return replayed
+
+
+def _materialized_before(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partitions: set[str], before: float
+) -> set[str]:
+    """Which of `partitions` of `key` had a materialization before the instant `before`."""
+    found: set[str] = set()
+    records_filter = dg.AssetRecordsFilter(
+        asset_key=key, asset_partitions=sorted(partitions), before_timestamp=before
+    )
+    cursor = None
+    while found != partitions:
+        page = instance.fetch_materializations(records_filter, limit=500, cursor=cursor)
+        found.update(r.partition_key for r in page.records if r.partition_key)
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return found
 
 
 def span(partitions: set[str]) -> str:

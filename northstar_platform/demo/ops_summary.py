@@ -8,7 +8,6 @@ shows is what a user finds there afterwards.
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table as RichTable
 
 from northstar_platform.layers import (
     AUDIT_CORRECTIONS,
@@ -69,22 +68,25 @@ def _alerts(console: Console, session: WarehouseSession, alert_file: Path | None
         "order by raised_at desc, alert_id limit ?",
         (LATEST_ALERTS,),
     )
-    table = RichTable(title=f"Alerts (latest {len(latest)} of {total[0] if total else 0})")
-    for column in ("raised at", "asset", "partition", "check", "observed", "threshold", "run"):
-        table.add_column(column, overflow="fold")
+    console.print(f"[bold]Alerts[/bold] (latest {len(latest)} of {total[0] if total else 0}):")
     for raised, asset, partition, check, observed, threshold, url in latest:
-        table.add_row(
-            f"{raised:%Y-%m-%d %H:%M:%S}",
-            asset,
-            partition or "",
-            check,
-            observed or "",
-            threshold or "",
-            url,
+        where = f"{asset} [{partition}]" if partition else asset
+        console.print(
+            f"  {raised:%H:%M:%S}  {check} on {where}: observed {_short(observed)} "
+            f"vs {_short(threshold)}  {url}"
         )
-    console.print(table)
     where = f"{PIPELINE_ALERT_LOG.qualified} and {alert_file}" if alert_file else "the table"
     console.print(f"Alert log: {where} (Slack/email deliveries: ops.pipeline_alert_deliveries)")
+
+
+def _short(value: str | None) -> str:
+    """A metadata value as text, numbers to 4 significant digits (0.01010 not 0.010100916…)."""
+    if value is None:
+        return "—"
+    try:
+        return f"{float(value):.4g}"
+    except ValueError:
+        return value
 
 
 def _next_steps(console: Console, session: WarehouseSession, days: list[str]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from northstar_platform.layers import quote
 from northstar_platform.lib.dsr_catalog import Catalog, PiiColumn, PiiKind
 from northstar_platform.lib.dsr_circuit import CircuitBreaker
 from northstar_platform.lib.dsr_retry import LookupFailedError, RetryPolicy, call_with_retry
@@ -40,13 +41,6 @@ class LookupSource(Protocol):
 
 Identifier = tuple[PiiKind, str]
 """(EMAIL or CUSTOMER_ID, value); emails lower-cased."""
-
-
-def quote(identifier: str) -> str:
-    """A catalog identifier (validated lower-case SQL name) double-quoted."""
-    if not identifier.replace("_", "").isalnum():
-        raise ValueError(f"refusing unsafe SQL identifier {identifier!r}")
-    return f'"{identifier}"'
 
 
 def _contains(system: str, column_sql: str, mark: str) -> str:

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from northstar_platform.layers import quote
 from northstar_platform.lib.dsr_catalog import ERASABLE_KINDS, Catalog
 from northstar_platform.lib.dsr_discovery import (
     Identifier,
     SystemResult,
     batches,
     match_predicate,
-    quote,
 )
 from northstar_platform.lib.dsr_requests import DsrRequest, RequestStatus
 
