@@ -46,6 +46,18 @@ def shadow_schema(layer: "Layer | str") -> str:
     return f"{Layer(layer).value if isinstance(layer, Layer) else layer}{SHADOW_SUFFIX}"
 
 
+SHARED_OPS_TABLES = frozenset(
+    {
+        "pipeline_run_log",
+        "pipeline_alert_log",
+        "pipeline_alert_deliveries",
+        "audit_corrections",
+        "parity_report",
+        "bi_view_routing",
+    }
+)
+"""`ops` tables production and shadow builds share: both environments' records in one place."""
+
 _redirected: set[tuple["Layer", str]] = set()
 """(layer, relation) pairs this process writes into `<schema>_verify` (verify-reproducible)."""
 
@@ -54,11 +66,14 @@ def schema_of(layer: "Layer", name: str | None = None) -> str:
     """The schema `layer` (or its relation `name`) resolves to in this process.
 
     Production: the layer (`staging`). `NORTHSTAR_SHADOW=true`: `staging_shadow`, read at call
-    time so nothing depends on import order. `ops` is shared by both: run log, alert log and
-    corrections carry an environment instead. A relation inside `redirected()` lives in the
-    environment's schema + `_verify`; every other relation still resolves as above.
+    time so nothing depends on import order. The operating records of `SHARED_OPS_TABLES` stay
+    in `ops` for both (they carry an environment instead); the rest of `ops` is pipeline state
+    (the sync's loads and merges, DSR requests) and is shadowed like any layer, so a shadow
+    sync does not resume from production's watermarks and files. A relation inside
+    `redirected()` lives in the environment's schema + `_verify`; every other relation still
+    resolves as above.
     """
-    if layer is Layer.OPS:
+    if layer is Layer.OPS and (name is None or name in SHARED_OPS_TABLES):
         return layer.value
     base = shadow_schema(layer) if shadow_enabled() else layer.value
     if name is not None and (layer, name) in _redirected:
@@ -67,8 +82,10 @@ def schema_of(layer: "Layer", name: str | None = None) -> str:
 
 
 def warehouse_schemas() -> list[str]:
-    """Every layer's schema in this process's environment (what sessions create up front)."""
-    return [schema_of(layer) for layer in WAREHOUSE_LAYERS]
+    """Every layer's schema in this process's environment (what sessions create up front):
+    in shadow mode also `ops_shadow`, the shadow build's own pipeline state."""
+    schemas = [schema_of(layer) for layer in WAREHOUSE_LAYERS]
+    return [*schemas, shadow_schema(Layer.OPS)] if shadow_enabled() else schemas
 
 
 @contextmanager

@@ -59,14 +59,23 @@ def check_source_columns(table: SyncTable, columns: list[SourceColumn]) -> None:
 
 
 def _final_columns(session: WarehouseSession, table: SyncTable) -> list[str]:
+    """FINAL's columns, or none while FINAL holds no row: an empty FINAL (e.g. the key-only
+    stand-in the dbt models create before the first sync, so they can read "no customers yet")
+    has nothing a new source column could contradict, and the merge adds the columns."""
     final_name = f"{table.name}_latest"
-    return [name for name, _ in session.columns(schema_of(Layer.CURATED, final_name), final_name)]
+    schema = schema_of(Layer.CURATED, final_name)
+    columns = [name for name, _ in session.columns(schema, final_name)]
+    if not columns:
+        return []
+    first = session.fetchone(f"select 1 from {qualified(Layer.CURATED, final_name)} limit 1")  # noqa: S608
+    return columns if first else []
 
 
 def current_watermark(session: WarehouseSession, table: SyncTable) -> dt.datetime | None:
     """The greatest watermark in FINAL or among the table's dead letters (DESIGN §2)."""
     final_name = f"{table.name}_latest"
-    if not session.table_exists(schema_of(Layer.CURATED, final_name), final_name):
+    live = session.columns(schema_of(Layer.CURATED, final_name), final_name)
+    if table.watermark_col not in {name for name, _ in live}:  # no FINAL, or a key-only stand-in
         return None
     wm = quote(table.watermark_col)
     final = qualified(Layer.CURATED, final_name)

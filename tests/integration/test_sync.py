@@ -319,6 +319,18 @@ def test_first_sync_into_an_empty_warehouse_copies_every_source_row_exactly(
     assert engine.watermark(CUSTOMERS) == utc("12:00")
 
 
+def test_a_first_sync_fills_the_empty_key_only_stand_in_the_dbt_models_created(
+    engine: Engine,
+) -> None:
+    # dbt's preparation creates curated.customers_latest (customer_id only, no rows) when the
+    # models run before any sync; the first sync must not call its other columns drift.
+    engine.query("create schema if not exists curated")
+    engine.query("create table curated.customers_latest (customer_id bigint)")
+    engine.sync(CUSTOMERS, "r1")
+    assert final_rows(engine) == SEEDED
+    # Once FINAL holds rows, a new source column is drift again (test further below).
+
+
 def test_incremental_sync_applies_updates_inserts_and_soft_deletes(engine: Engine) -> None:
     engine.sync(CUSTOMERS, "r1")
     pg(

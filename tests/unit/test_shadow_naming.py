@@ -10,6 +10,7 @@ import pytest
 
 from northstar_platform.errors import LandingZoneError, SettingsError
 from northstar_platform.layers import (
+    AUDIT_CORRECTIONS,
     PIPELINE_RUN_LOG,
     QUARANTINE_ORDERS,
     STG_ORDERS,
@@ -20,6 +21,7 @@ from northstar_platform.layers import (
     shadow_schema,
     warehouse_schemas,
 )
+from northstar_platform.lib.sync_sql import SYNC_LOADS
 from northstar_platform.resources.landing import LocalLandingZone, ShadowLandingZone
 from northstar_platform.settings import get_settings
 
@@ -49,12 +51,17 @@ def test_production_names_are_the_layers(clean_env: pytest.MonkeyPatch) -> None:
     ]
 
 
-def test_shadow_mode_moves_every_layer_but_ops(clean_env: pytest.MonkeyPatch) -> None:
+def test_shadow_mode_moves_every_layer_but_the_shared_ops_records(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
     clean_env.setenv("NORTHSTAR_SHADOW", "true")
     assert STG_ORDERS.qualified == '"staging_shadow"."stg_orders"'
     assert STG_ORDERS.schema == "staging_shadow"
     assert quarantine_view() == '"staging_shadow"."quarantine_records"'
     assert PIPELINE_RUN_LOG.qualified == '"ops"."pipeline_run_log"'
+    assert AUDIT_CORRECTIONS.qualified == '"ops"."audit_corrections"'
+    # The sync's loads are pipeline state: a shadow sync keeps its own.
+    assert SYNC_LOADS.qualified == '"ops_shadow"."sync_loads"'
     assert warehouse_schemas() == [
         "raw_shadow",
         "staging_shadow",
@@ -63,6 +70,7 @@ def test_shadow_mode_moves_every_layer_but_ops(clean_env: pytest.MonkeyPatch) ->
         "remediation_shadow",
         "marts_shadow",
         "ops",
+        "ops_shadow",
     ]
     assert shadow_schema("bi") == "bi_shadow"
     # Read at call time: switching the setting off again names production.
