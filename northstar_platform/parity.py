@@ -26,6 +26,8 @@ from northstar_platform.lib.sync_config import load_sync_tables
 from northstar_platform.resources.warehouse import WarehouseSession
 from northstar_platform.settings import Settings
 
+NOT_COMPARED = BOOKKEEPING_COLUMNS | parity.LOAD_LINEAGE_COLUMNS
+
 
 class ParityError(NorthstarError):
     """A parity comparison that cannot run as asked (an unknown table, no report yet)."""
@@ -112,12 +114,8 @@ def compare_table(
         present = float(bool(production)), float(bool(shadow))
         return [Metric(name, f"missing_in_{where}", *present, 1, 0)]
     sides = (f"{quote(layer)}.{quote(table)}", f"{quote(shadow_schema(layer))}.{quote(table)}")
-    kinds = {
-        c: parity.column_kind(t) for c, t in production.items() if c not in BOOKKEEPING_COLUMNS
-    }
-    shadow_kinds = {
-        c: parity.column_kind(t) for c, t in shadow.items() if c not in BOOKKEEPING_COLUMNS
-    }
+    kinds = {c: parity.column_kind(t) for c, t in production.items() if c not in NOT_COMPARED}
+    shadow_kinds = {c: parity.column_kind(t) for c, t in shadow.items() if c not in NOT_COMPARED}
     differing = set(kinds.items()) ^ set(shadow_kinds.items())
     metrics = [
         Metric(name, "columns", len(kinds), len(shadow_kinds), len({c for c, _ in differing}), 0)

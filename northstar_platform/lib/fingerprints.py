@@ -30,6 +30,7 @@ BOOKKEEPING_COLUMNS = frozenset(
         "cleared_run_id",
         "cleared_at",
         "quarantined_at",
+        "sent_at",
     }
 )
 """Who/when evaluated a row (run ids, run clocks): differ between two equal builds."""

@@ -15,8 +15,12 @@ parity.py runs the SQL; this module is the pure part):
 - a table or a column present on one side only fails (`missing`, `columns`).
 
 Which columns: every column but the bookkeeping ones (run ids, first/last seen, cleared,
-quarantined_at: `lib/fingerprints.BOOKKEEPING_COLUMNS`), which differ between any two builds
-by design. Identifier columns are compared like any other, on purpose: a shadow build of the
+quarantined_at, sent_at: `lib/fingerprints.BOOKKEEPING_COLUMNS`), which differ between any two
+builds by design, and the load lineage `LOAD_LINEAGE_COLUMNS` (`source_file`, `ingested_ts`):
+for files the platform exports itself (the orders export, the sync) they name the build's own
+export file and its arrival, so a shadow build differs there by construction; for outside
+drops they are equal anyway, and the rows they point at are compared through every other
+column. Identifier columns are compared like any other, on purpose: a shadow build of the
 same inputs reproduces them, and for a column of unique identifiers the total-variation
 distance is exactly the share of identifiers missing or extra (10 of 1,000 dropped → 0.01),
 so it says something. Columns of other types (blobs, arrays, JSON) are skipped.
@@ -67,6 +71,9 @@ NUMERIC_TYPES = (
 )  # fmt: skip
 TEMPORAL_TYPES = ("DATE", "TIMESTAMP", "TIME", "DATETIME")
 CATEGORICAL_TYPES = ("VARCHAR", "TEXT", "STRING", "CHAR", "CHARACTER", "BOOLEAN", "BOOL")
+
+LOAD_LINEAGE_COLUMNS = frozenset({"source_file", "ingested_ts"})
+"""Where and when a row was loaded: not compared (see the module docstring)."""
 
 
 def _key(table: Table) -> str:
