@@ -23,6 +23,11 @@ from northstar_platform.resources.warehouse import WarehouseSession
 LATEST_ALERTS = 12
 
 
+def _name(table: Table) -> str:
+    """`schema.table` as a user types it (the unquoted name)."""
+    return f"{table.schema}.{table.name}"
+
+
 def _exists(session: WarehouseSession, table: Table) -> bool:
     return session.table_exists(table.schema, table.name)
 
@@ -41,7 +46,7 @@ def print_operations(
         listed = ", ".join(f"{status} {count}" for status, count in runs)
         console.print(
             f"Run log: {listed} (every run, rows written, checks, code version: "
-            f"{PIPELINE_RUN_LOG.qualified})"
+            f"{_name(PIPELINE_RUN_LOG)})"
         )
     if _exists(session, AUDIT_CORRECTIONS):
         kinds = session.fetchall(
@@ -49,7 +54,7 @@ def print_operations(
             "group by kind order by kind"
         )
         listed = ", ".join(f"{kind} {count}" for kind, count in kinds)
-        console.print(f"Audited corrections: {listed} ({AUDIT_CORRECTIONS.qualified})")
+        console.print(f"Audited corrections: {listed} ({_name(AUDIT_CORRECTIONS)})")
     if _exists(session, AUDIT_ROOT_CAUSE):
         causes = session.fetchall(
             f"select root_cause, sum(open_mismatches) from {AUDIT_ROOT_CAUSE.qualified} "  # noqa: S608
@@ -75,7 +80,7 @@ def _alerts(console: Console, session: WarehouseSession, alert_file: Path | None
             f"  {raised:%H:%M:%S}  {check} on {where}: observed {_short(observed)} "
             f"vs {_short(threshold)}  {url}"
         )
-    where = f"{PIPELINE_ALERT_LOG.qualified} and {alert_file}" if alert_file else "the table"
+    where = f"{_name(PIPELINE_ALERT_LOG)} and {alert_file}" if alert_file else "the table"
     console.print(f"Alert log: {where} (Slack/email deliveries: ops.pipeline_alert_deliveries)")
 
 
