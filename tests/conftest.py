@@ -175,6 +175,29 @@ def northstar_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return home
 
 
+@pytest.fixture(params=["duckdb", "snowflake"])
+def either_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """An empty warehouse resource of each kind: DuckDB, and Snowflake's dialect through
+    fakesnow's in-process emulation of the connector (the same SQL must hold on both)."""
+    from northstar_platform.resources.warehouse import DuckDBWarehouse, SnowflakeWarehouse
+
+    if request.param == "duckdb":
+        yield DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+        return
+    import fakesnow
+
+    (tmp_path / "fakesnow").mkdir()
+    with fakesnow.patch(db_path=str(tmp_path / "fakesnow")):
+        yield SnowflakeWarehouse(
+            account="emulated",
+            user="pipeline",
+            password="not-a-secret",
+            role="NORTHSTAR_PIPELINE",
+            warehouse="NORTHSTAR_WH",
+            database="NORTHSTAR",
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Snowflake emulator (fakesnow server mode)
 # --------------------------------------------------------------------------------------------

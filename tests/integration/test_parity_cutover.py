@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -35,8 +35,6 @@ from northstar_platform.layers import (
     shadow_schema,
 )
 from northstar_platform.resources.warehouse import (
-    DuckDBWarehouse,
-    SnowflakeWarehouse,
     WarehouseResource,
 )
 
@@ -416,26 +414,6 @@ def test_cutover_follows_a_passing_report_survives_dbt_and_rolls_back_exactly(bu
 # --- the same SQL on Snowflake's dialect ---------------------------------------------------
 
 
-@pytest.fixture(params=["duckdb", "snowflake"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WarehouseResource]:
-    """An empty warehouse of either kind (Snowflake: fakesnow's emulation of the connector)."""
-    if request.param == "duckdb":
-        yield DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-        return
-    import fakesnow
-
-    (tmp_path / "fakesnow").mkdir()
-    with fakesnow.patch(db_path=str(tmp_path / "fakesnow")):
-        yield SnowflakeWarehouse(
-            account="emulated",
-            user="pipeline",
-            password="not-a-secret",
-            role="NORTHSTAR_PIPELINE",
-            warehouse="NORTHSTAR_WH",
-            database="NORTHSTAR",
-        )
-
-
 REVENUE_TABLE = Table(
     Layer.MARTS,
     "fct_daily_revenue",
@@ -448,11 +426,11 @@ REVENUE_TABLE = Table(
 )
 
 
-def test_the_metrics_are_the_same_on_snowflake(backend: WarehouseResource) -> None:
+def test_the_metrics_are_the_same_on_snowflake(either_warehouse: WarehouseResource) -> None:
     from northstar_platform.parity import compare_table
 
     columns = REVENUE_TABLE.column_names
-    with backend.connect() as session:
+    with either_warehouse.connect() as session:
         session.ensure_table(REVENUE_TABLE)
         session.insert_arrow(
             REVENUE_TABLE,

@@ -5,8 +5,6 @@ emulator, so SQL that only works on DuckDB fails here.
 """
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -14,8 +12,6 @@ import pytest
 from asset_checks.schema import schema_differences, type_family
 from northstar_platform.layers import Column, Layer, Table
 from northstar_platform.resources.warehouse import (
-    DuckDBWarehouse,
-    SnowflakeWarehouse,
     WarehouseResource,
 )
 
@@ -49,27 +45,8 @@ def _rows(pk: str, n: int, offset: int = 0) -> pa.Table:
     )
 
 
-@pytest.fixture(params=["duckdb", "snowflake"])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WarehouseResource]:
-    if request.param == "duckdb":
-        yield DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-        return
-    import fakesnow
-
-    (tmp_path / "fakesnow").mkdir()
-    with fakesnow.patch(db_path=str(tmp_path / "fakesnow")):
-        yield SnowflakeWarehouse(
-            account="emulated",
-            user="pipeline",
-            password="not-a-secret",
-            role="NORTHSTAR_PIPELINE",
-            warehouse="NORTHSTAR_WH",
-            database="NORTHSTAR",
-        )
-
-
-def test_replace_partition_is_idempotent_and_scoped(warehouse: WarehouseResource) -> None:
-    with warehouse.connect() as session:
+def test_replace_partition_is_idempotent_and_scoped(either_warehouse: WarehouseResource) -> None:
+    with either_warehouse.connect() as session:
         session.ensure_table(EVENTS)
         with session.transaction():
             assert session.replace_partition(EVENTS, "2026-11-01", _rows("2026-11-01", 3)) == 3
@@ -84,8 +61,10 @@ def test_replace_partition_is_idempotent_and_scoped(warehouse: WarehouseResource
         ) == [("2026-11-01", 3), ("2026-11-02", 2)]
 
 
-def test_failed_transaction_leaves_the_partition_untouched(warehouse: WarehouseResource) -> None:
-    with warehouse.connect() as session:
+def test_failed_transaction_leaves_the_partition_untouched(
+    either_warehouse: WarehouseResource,
+) -> None:
+    with either_warehouse.connect() as session:
         session.ensure_table(EVENTS)
         with session.transaction():
             session.replace_partition(EVENTS, "2026-11-01", _rows("2026-11-01", 3))
@@ -96,8 +75,8 @@ def test_failed_transaction_leaves_the_partition_untouched(warehouse: WarehouseR
         assert sorted(kept) == ["e0", "e1", "e2"]
 
 
-def test_live_columns_match_the_contract(warehouse: WarehouseResource) -> None:
-    with warehouse.connect() as session:
+def test_live_columns_match_the_contract(either_warehouse: WarehouseResource) -> None:
+    with either_warehouse.connect() as session:
         session.ensure_table(EVENTS)
         assert session.table_exists("raw", "raw_test_events")
         assert not session.table_exists("raw", "no_such_table")
@@ -106,11 +85,13 @@ def test_live_columns_match_the_contract(warehouse: WarehouseResource) -> None:
     assert schema_differences(EVENTS, live) == []
 
 
-def test_a_table_of_an_older_contract_gains_the_new_columns(warehouse: WarehouseResource) -> None:
+def test_a_table_of_an_older_contract_gains_the_new_columns(
+    either_warehouse: WarehouseResource,
+) -> None:
     """Contracts only gain columns (DESIGN §4): a table created before `held_rows`-style
     additions keeps its rows and gets the new column, empty for the old rows."""
     older = Table(EVENTS.layer, EVENTS.name, EVENTS.columns[:2] + EVENTS.columns[4:])
-    with warehouse.connect() as session:
+    with either_warehouse.connect() as session:
         session.ensure_table(older)
         with session.transaction():
             session.replace_partition(
