@@ -84,6 +84,8 @@ KNOWN_VARIABLES = {
     "quarantined (0.01)",
     "NORTHSTAR_LANDING_VOLUME_TOLERANCE": "allowed deviation of a landed day's volume from the "
     "median of the last 14 days (0.5)",
+    "NORTHSTAR_GIT_COMMIT": "the code version recorded in the run log and corrections when "
+    "the code runs without .git (an image build sets it)",
     "NORTHSTAR_BASELINE_OVERRIDES": "per-asset spike-check settings, e.g. "
     "'raw/raw_wms_shipments:tolerance=0.3,window=7;staging/stg_orders:noise_floor=20'",
     "NORTHSTAR_DUPLICATE_RATE_LIMIT": "marts gate: open duplicate orders / a date's live orders "
