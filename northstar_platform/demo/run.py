@@ -14,6 +14,7 @@ reported forever.
 """
 
 import contextlib
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -85,14 +86,31 @@ def _discover_requests(
     return report
 
 
+INSTANCE_STATE = ("storage", "history", "schedules")
+"""What a SQLite Dagster instance keeps under DAGSTER_HOME besides dagster.yaml."""
+
+
+def _start_afresh(settings: Settings, say: Callable[[str], None]) -> None:
+    """The demo owns its embedded warehouse, and the Dagster instance under the Northstar home:
+    both start empty, so a second demo is not a replay of the first (every partition a
+    BACKFILL correction, every request partition already known). An instance elsewhere
+    (DAGSTER_HOME set outside NORTHSTAR_HOME) is never touched."""
+    settings.duckdb_path.unlink(missing_ok=True)
+    if settings.dagster_home.resolve().is_relative_to(settings.home.resolve()):
+        for name in INSTANCE_STATE:
+            shutil.rmtree(settings.dagster_home / name, ignore_errors=True)
+    else:
+        say(f"keeping the Dagster instance at {settings.dagster_home}: earlier runs stay in it")
+    launch.prepare_environment(settings)
+
+
 def run_demo(
     settings: Settings, config: DemoConfig, say: Callable[[str], None], console: Console
 ) -> bool:
     """Run the whole demo; True when every built detector and gate matches the manifest."""
     if settings.warehouse != "duckdb":
         raise NorthstarError("the demo runs on the embedded warehouse: unset NORTHSTAR_WAREHOUSE")
-    launch.prepare_environment(settings)
-    settings.duckdb_path.unlink(missing_ok=True)  # the demo owns its embedded warehouse
+    _start_afresh(settings, say)
     landing = LandingResource(url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url)
     c = config
     say(f"generating {c.days} days from {c.start} (scale {c.scale}, seed {c.seed})")
