@@ -91,11 +91,12 @@ INSTANCE_STATE = ("storage", "history", "schedules")
 
 
 def _start_afresh(settings: Settings, say: Callable[[str], None]) -> None:
-    """The demo owns its embedded warehouse, and the Dagster instance under the Northstar home:
-    both start empty, so a second demo is not a replay of the first (every partition a
-    BACKFILL correction, every request partition already known). An instance elsewhere
-    (DAGSTER_HOME set outside NORTHSTAR_HOME) is never touched."""
+    """The demo owns its embedded warehouse (and the alert file beside it) and the Dagster
+    instance under the Northstar home: all start empty, so a second demo is not a replay of
+    the first (every partition a BACKFILL correction, every request partition already known).
+    An instance elsewhere (DAGSTER_HOME set outside NORTHSTAR_HOME) is never touched."""
     settings.duckdb_path.unlink(missing_ok=True)
+    settings.alert_file.unlink(missing_ok=True)  # the JSON-lines twin of the alert table
     if settings.dagster_home.resolve().is_relative_to(settings.home.resolve()):
         for name in INSTANCE_STATE:
             shutil.rmtree(settings.dagster_home / name, ignore_errors=True)
