@@ -27,6 +27,7 @@ from aiosmtpd.controller import Controller
 
 from northstar_platform.lib.alert_sinks import EmailSink, SlackSink, deliver
 from northstar_platform.lib.alerts import check_failed_alert
+from tests.stripe_cases import charge_succeeded, epoch
 
 pytestmark = pytest.mark.integration
 
@@ -238,32 +239,20 @@ def test_an_unreachable_sink_is_retried_and_recorded_failed_without_secrets() ->
 # --------------------------------------------------------------------------------------------
 
 
-def stripe_line(event_id: str, created: dt.datetime) -> str:
-    return json.dumps(
-        {
-            "id": event_id,
-            "type": "charge.succeeded",
-            "created": int(created.replace(tzinfo=dt.UTC).timestamp()),
-            "data": {
-                "object": {
-                    "id": f"ch_{event_id}",
-                    "amount": 1250,
-                    "currency": "usd",
-                    "status": "succeeded",
-                    "metadata": {"order_id": "o-1"},
-                }
-            },
-        }
-    )
-
-
 @pytest.fixture
 def failing_day(northstar_env: Path) -> Path:
     """Stripe day D1: one valid event and one line that is not JSON → 1 of 2 rows held, a
     quarantine rate of 0.5 against the default threshold 0.01."""
     path = northstar_env / "landing" / "stripe" / "2024" / "03" / "01" / "events.jsonl"
     path.parent.mkdir(parents=True)
-    path.write_text(stripe_line("evt_1", dt.datetime(2024, 3, 1, 9)) + "\n{not json\n")
+    first = charge_succeeded(
+        "evt_1",
+        charge_id="ch_evt_1",
+        order_id="o-1",
+        amount=1250,
+        created=epoch(dt.datetime(2024, 3, 1, 9)),
+    )
+    path.write_text(first + "\n{not json\n")
     stamp = ARRIVED.replace(tzinfo=dt.UTC).timestamp()
     os.utime(path, (stamp, stamp))
     return northstar_env

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from northstar_platform.runner import run_partition
+from tests.stripe_cases import charge_succeeded
 
 pytestmark = pytest.mark.integration
 
@@ -27,20 +28,8 @@ def _land(home: Path, lines: list[str]) -> None:
 
 
 def _event(n: int, amount: int = 100) -> str:
-    obj = {
-        "id": f"ch_{n}",
-        "amount": amount,
-        "currency": "usd",
-        "status": "succeeded",
-        "metadata": {"order_id": f"o{n}"},
-    }
-    return json.dumps(
-        {
-            "id": f"evt_{n}",
-            "type": "charge.succeeded",
-            "created": 1790000000,
-            "data": {"object": obj},
-        }
+    return charge_succeeded(
+        f"evt_{n}", charge_id=f"ch_{n}", order_id=f"o{n}", amount=amount, created=1790000000
     )
 
 

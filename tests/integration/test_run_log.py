@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from northstar_platform.resources.warehouse import DuckDBWarehouse
+from tests.stripe_cases import charge_succeeded, epoch
 
 pytestmark = pytest.mark.integration
 
@@ -52,25 +53,6 @@ COLUMNS = (
 )
 
 
-def stripe_line(event_id: str, created: dt.datetime) -> str:
-    return json.dumps(
-        {
-            "id": event_id,
-            "type": "charge.succeeded",
-            "created": int(created.replace(tzinfo=dt.UTC).timestamp()),
-            "data": {
-                "object": {
-                    "id": f"ch_{event_id}",
-                    "amount": 1250,
-                    "currency": "usd",
-                    "status": "succeeded",
-                    "metadata": {"order_id": f"o-{event_id}"},
-                }
-            },
-        }
-    )
-
-
 def git_head() -> str:
     return subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
@@ -100,7 +82,16 @@ def platform(northstar_env: Path) -> Iterator[Platform]:
 
     day = northstar_env / "landing" / "stripe" / "2024" / "03" / "01"
     day.mkdir(parents=True)
-    events = [stripe_line(f"evt_{n}", dt.datetime(2024, 3, 1, 9, n)) for n in range(3)]
+    events = [
+        charge_succeeded(
+            f"evt_{n}",
+            charge_id=f"ch_evt_{n}",
+            order_id=f"o-evt_{n}",
+            amount=1250,
+            created=epoch(dt.datetime(2024, 3, 1, 9, n)),
+        )
+        for n in range(3)
+    ]
     (day / "events.jsonl").write_text("\n".join(events) + "\n")
     orders = northstar_env / "landing" / "orders" / "2024" / "03" / "02" / "00"
     orders.mkdir(parents=True)

@@ -1,12 +1,12 @@
 """The Stripe volume gate: a day far from the trailing median is blocked, others flow."""
 
-import json
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from northstar_platform.runner import RangeReport, materialize_range
+from tests.stripe_cases import charge_succeeded
 
 pytestmark = pytest.mark.integration
 
@@ -22,23 +22,9 @@ DAYS = {"2026-10-01": 10, "2026-10-02": 12, "2026-10-03": 8, "2026-10-04": 30, "
 def _land(home: Path, day: str, lines: int) -> None:
     folder = home / "landing" / "stripe" / day.replace("-", "/")
     folder.mkdir(parents=True)
-    created = 1790000000
     events = [
-        json.dumps(
-            {
-                "id": f"evt_{day}_{n}",
-                "type": "charge.succeeded",
-                "created": created,
-                "data": {
-                    "object": {
-                        "id": f"ch_{n}",
-                        "amount": 100,
-                        "currency": "usd",
-                        "status": "succeeded",
-                        "metadata": {"order_id": f"o{n}"},
-                    }
-                },
-            }
+        charge_succeeded(
+            f"evt_{day}_{n}", charge_id=f"ch_{n}", order_id=f"o{n}", amount=100, created=1790000000
         )
         for n in range(lines)
     ]
