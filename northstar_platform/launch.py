@@ -12,16 +12,17 @@ from collections.abc import Callable
 from typing import Any
 
 from northstar_platform.errors import NorthstarError
-from northstar_platform.settings import REPO_ROOT, Settings
+from northstar_platform.settings import Settings
 
 
 def prepare_environment(settings: Settings) -> None:
-    """Export an absolute DAGSTER_HOME holding the repo's dagster.yaml, and parse dbt once.
-
-    `dagster dev` and `northstar` then share one instance, and `@dbt_assets` finds its manifest.
+    """Export an absolute DAGSTER_HOME holding the instance config (`NORTHSTAR_DAGSTER_YAML`:
+    the repo's SQLite `dagster.yaml`, or `deploy/dagster.production.yaml` on PostgreSQL), and
+    parse dbt once. `dagster dev` and `northstar` then share one instance, and `@dbt_assets`
+    finds its manifest.
     """
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO_ROOT / "dagster.yaml", settings.dagster_home / "dagster.yaml")
+    shutil.copyfile(settings.dagster_yaml, settings.dagster_home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     from northstar_platform.defs.dbt_project import ensure_manifest
 

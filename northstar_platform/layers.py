@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import dagster as dg
 
-from northstar_platform.settings import shadow_enabled
+from northstar_platform.settings import shadow_enabled, upper_case_identifiers
 
 
 class Layer(StrEnum):
@@ -101,11 +101,24 @@ def redirected(relations: Iterable[tuple["Layer", str]]) -> Iterator[None]:
         _redirected.difference_update(added)
 
 
-def quote(identifier: str) -> str:
-    """Quote one SQL identifier (DuckDB and Snowflake both use double quotes)."""
+def quote_source(identifier: str) -> str:
+    """Quote one identifier of the PostgreSQL source, spelled as written there."""
     if not identifier.replace("_", "").isalnum():
         raise ValueError(f"refusing unsafe SQL identifier {identifier!r}")
     return f'"{identifier}"'
+
+
+def quote(identifier: str) -> str:
+    """Quote one warehouse identifier (DuckDB and Snowflake both use double quotes),
+    upper-cased on Snowflake where dbt's unquoted names live upper-case
+    (`upper_case_identifiers`). PostgreSQL's names go through `quote_source`."""
+    quoted = quote_source(identifier)
+    return quoted.upper() if upper_case_identifiers() else quoted
+
+
+def quote_in(system: str, identifier: str) -> str:
+    """`quote_source` for the `postgres` system, `quote` for the warehouse."""
+    return quote_source(identifier) if system == "postgres" else quote(identifier)
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,21 @@ from urllib.parse import urlparse
 
 from northstar_platform.errors import SettingsError
 from northstar_platform.lib.baselines import parse_overrides
+from northstar_platform.lib.retention import RetentionPolicy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The repository root: embedded state defaults to `<repo>/.northstar`."""
 
 WAREHOUSES = ("duckdb", "snowflake")
+DBT_TARGETS = {"duckdb": ("duckdb",), "snowflake": ("snowflake", "snowflake_emulator")}
+"""The dbt targets (dbt/profiles.yml) each warehouse can be built with."""
 
 SNOWFLAKE_VARIABLES = {
     "NORTHSTAR_SNOWFLAKE_ACCOUNT": "account identifier, e.g. xy12345.eu-west-1",
     "NORTHSTAR_SNOWFLAKE_USER": "login name of the pipeline user",
     "NORTHSTAR_SNOWFLAKE_PASSWORD": "password (or use NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PATH)",
     "NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PATH": "path to a PEM private key for key-pair auth",
+    "NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "passphrase of an encrypted private key",
     "NORTHSTAR_SNOWFLAKE_ROLE": "role, default NORTHSTAR_PIPELINE",
     "NORTHSTAR_SNOWFLAKE_WAREHOUSE": "virtual warehouse, default NORTHSTAR_WH",
     "NORTHSTAR_SNOWFLAKE_DATABASE": "database, default NORTHSTAR",
@@ -78,7 +82,10 @@ KNOWN_VARIABLES = {
     "NORTHSTAR_SOURCE_STATEMENT_TIMEOUT_S": "seconds a source statement may run (default 300)",
     "NORTHSTAR_LANDING_URL": "a folder, or s3://bucket/prefix",
     "NORTHSTAR_S3_ENDPOINT_URL": "an S3-compatible endpoint (tests: moto)",
-    "NORTHSTAR_DBT_TARGET": "dbt target; defaults to NORTHSTAR_WAREHOUSE",
+    "NORTHSTAR_DBT_TARGET": "dbt target; defaults to NORTHSTAR_WAREHOUSE (snowflake_emulator: "
+    "fakesnow's server mode, for tests)",
+    "NORTHSTAR_DAGSTER_YAML": "the Dagster instance config copied into DAGSTER_HOME (default: "
+    "the repo's dagster.yaml, SQLite; deploy/dagster.production.yaml: PostgreSQL)",
     "NORTHSTAR_QUARANTINE_MAX_RATE": "share of a partition's rows that may be quarantined (0.05)",
     "NORTHSTAR_LANDING_QUARANTINE_MAX_RATE": "share of a landed partition's rows that may be "
     "quarantined (0.01)",
@@ -114,6 +121,10 @@ KNOWN_VARIABLES = {
     "and still be exported (50000)",
     "NORTHSTAR_PREFERENCE_ACK_SLA_HOURS": "hours a sent core update may wait for the core "
     "system's acknowledgement (24)",
+    "NORTHSTAR_RETENTION_LANDING_DAYS": "days a landed file is kept (90): the landing bucket's "
+    "lifecycle rule and the daily apply_retention_job",
+    "NORTHSTAR_RETENTION_WAREHOUSE_DAYS": "days of partitions kept in the warehouse (730); "
+    "the operating records in ops are kept",
     "NORTHSTAR_SHADOW": "true: write the whole graph into <layer>_shadow schemas and the "
     "landing zone's shadow/ prefix, beside production (false)",
     **SNOWFLAKE_VARIABLES,
@@ -131,6 +142,7 @@ class SnowflakeSettings:
     database: str
     password: str | None = None
     private_key_path: str | None = None
+    private_key_passphrase: str | None = None
     host: str | None = None
     port: int | None = None
     protocol: str = "https"
@@ -186,6 +198,8 @@ class Settings:
     landing_url: str
     s3_endpoint_url: str | None
     dagster_home: Path
+    dagster_yaml: Path
+    """The instance config `northstar` copies into DAGSTER_HOME (SQLite or PostgreSQL)."""
     dbt_target: str
     quarantine_max_rate: float
     landing_quarantine_max_rate: float
@@ -209,6 +223,8 @@ class Settings:
     preference_spike_tolerance: float
     preference_export_cap: int
     preference_ack_sla_hours: float
+    retention_landing_days: int
+    retention_warehouse_days: int
     shadow: bool
     """Shadow mode (seed 004): every relation in `<layer>_shadow`, platform-written landing
     files under `shadow/`, its own Dagster instance; production is never touched."""
@@ -225,6 +241,11 @@ class Settings:
             "mismatch_spike_tolerance": self.mismatch_spike_tolerance,
             "missing_shipment_sla_hours": self.missing_shipment_sla_hours,
         }
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        """How long landed files and warehouse partitions are kept."""
+        return RetentionPolicy(self.retention_landing_days, self.retention_warehouse_days)
 
     @property
     def alert_file(self) -> Path:
@@ -295,6 +316,17 @@ def shadow_enabled(env: Mapping[str, str] | None = None) -> bool:
     """Whether `NORTHSTAR_SHADOW` is on: the one setting schema names depend on (layers.py),
     read on its own so naming a relation does not parse every other setting."""
     return _flag(os.environ if env is None else env, "NORTHSTAR_SHADOW")
+
+
+def upper_case_identifiers(env: Mapping[str, str] | None = None) -> bool:
+    """Whether SQL identifiers are spelled upper-case: on Snowflake. There an unquoted name
+    (every relation and column dbt creates) is stored upper-case and a quoted name is
+    case-sensitive, so the names Python quotes must be upper-case to meet dbt's relations
+    (`"STAGING"."STG_ORDERS"` is dbt's `staging.stg_orders`; `"staging"` would be another
+    schema). DuckDB matches quoted names case-insensitively and keeps the lower-case spelling.
+    Read at call time like `shadow_enabled`."""
+    env = os.environ if env is None else env
+    return env.get("NORTHSTAR_WAREHOUSE", "duckdb").lower() == "snowflake"
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
@@ -398,6 +430,7 @@ def _snowflake(env: Mapping[str, str]) -> SnowflakeSettings:
         database=env.get("NORTHSTAR_SNOWFLAKE_DATABASE", "NORTHSTAR"),
         password=password,
         private_key_path=key_path,
+        private_key_passphrase=env.get("NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE") or None,
         host=env.get("NORTHSTAR_SNOWFLAKE_HOST") or None,
         port=_positive_int(env, "NORTHSTAR_SNOWFLAKE_PORT", 443) if port else None,
         protocol=protocol,
@@ -456,9 +489,10 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     shadow = shadow_enabled(env)
     dbt_target = env.get("NORTHSTAR_DBT_TARGET", warehouse)
-    if dbt_target not in WAREHOUSES:
+    if dbt_target not in DBT_TARGETS[warehouse]:
         raise SettingsError(
-            f"NORTHSTAR_DBT_TARGET={dbt_target!r}: expected one of {', '.join(WAREHOUSES)}"
+            f"NORTHSTAR_DBT_TARGET={dbt_target!r}: with NORTHSTAR_WAREHOUSE={warehouse} "
+            f"expected one of {', '.join(DBT_TARGETS[warehouse])}"
         )
     return Settings(
         home=home,
@@ -471,6 +505,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         s3_endpoint_url=env.get("NORTHSTAR_S3_ENDPOINT_URL") or None,
         # Shadow runs keep their own asset history: production's is never mixed with it.
         dagster_home=_path(env, "DAGSTER_HOME", home / ("dagster-shadow" if shadow else "dagster")),
+        dagster_yaml=_existing_file(env, "NORTHSTAR_DAGSTER_YAML") or REPO_ROOT / "dagster.yaml",
         dbt_target=dbt_target,
         quarantine_max_rate=_rate(env, "NORTHSTAR_QUARANTINE_MAX_RATE", 0.05),
         landing_quarantine_max_rate=_rate(env, "NORTHSTAR_LANDING_QUARANTINE_MAX_RATE", 0.01),
@@ -499,6 +534,8 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         preference_export_cap=_positive_int(env, "NORTHSTAR_PREFERENCE_EXPORT_CAP", 50_000),
         preference_ack_sla_hours=_positive_float(env, "NORTHSTAR_PREFERENCE_ACK_SLA_HOURS", 24.0),
+        retention_landing_days=_positive_int(env, "NORTHSTAR_RETENTION_LANDING_DAYS", 90),
+        retention_warehouse_days=_positive_int(env, "NORTHSTAR_RETENTION_WAREHOUSE_DAYS", 730),
         shadow=shadow,
         snowflake=_snowflake(env) if warehouse == "snowflake" else None,
         dsr=_dsr(env),

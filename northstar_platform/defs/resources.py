@@ -33,6 +33,7 @@ def build_warehouse(settings: Settings) -> WarehouseResource:
         database=sf.database,
         password=sf.password,
         private_key_path=sf.private_key_path,
+        private_key_passphrase=sf.private_key_passphrase,
         host=sf.host,
         port=sf.port,
         protocol=sf.protocol,

@@ -27,11 +27,12 @@ from northstar_platform.defs.dsr.sensors import dsr_requests_sensor
 from northstar_platform.defs.finance.sensors import finance_files_sensor
 from northstar_platform.defs.fulfillment.sensors import wms_files_sensor
 from northstar_platform.defs.payments.sensors import stripe_files_sensor
+from northstar_platform.defs.resources import build_warehouse
 from northstar_platform.demo.generator import DemoConfig, generate, land_late_files
 from northstar_platform.demo.summary import print_summary
 from northstar_platform.errors import NorthstarError
+from northstar_platform.layers import warehouse_schemas
 from northstar_platform.resources.landing import LandingResource
-from northstar_platform.resources.warehouse import DuckDBWarehouse
 from northstar_platform.runner import RangeReport, materialize_range, run_partition
 from northstar_platform.settings import Settings
 
@@ -94,23 +95,47 @@ def _start_afresh(settings: Settings, say: Callable[[str], None]) -> None:
     """The demo owns its embedded warehouse (and the alert file beside it) and the Dagster
     instance under the Northstar home: all start empty, so a second demo is not a replay of
     the first (every partition a BACKFILL correction, every request partition already known).
-    An instance elsewhere (DAGSTER_HOME set outside NORTHSTAR_HOME) is never touched."""
-    settings.duckdb_path.unlink(missing_ok=True)
+    A Snowflake database is never emptied: the demo refuses one that already holds the
+    platform's tables. An instance elsewhere (DAGSTER_HOME outside NORTHSTAR_HOME, or
+    PostgreSQL storage) is never touched; the demo says how many runs it already holds."""
     settings.alert_file.unlink(missing_ok=True)  # the JSON-lines twin of the alert table
+    if settings.snowflake is None:
+        settings.duckdb_path.unlink(missing_ok=True)
+    else:
+        _require_empty_database(settings)
     if settings.dagster_home.resolve().is_relative_to(settings.home.resolve()):
         for name in INSTANCE_STATE:
             shutil.rmtree(settings.dagster_home / name, ignore_errors=True)
-    else:
-        say(f"keeping the Dagster instance at {settings.dagster_home}: earlier runs stay in it")
     launch.prepare_environment(settings)
+    with dg.DagsterInstance.get() as instance:
+        kept = instance.get_runs_count()
+    if kept:
+        say(f"keeping the Dagster instance at {settings.dagster_home}: {kept} earlier runs stay")
+
+
+def _require_empty_database(settings: Settings) -> None:
+    """Refuse a Snowflake database that already holds tables in the platform's schemas."""
+    assert settings.snowflake is not None
+    schemas = warehouse_schemas()
+    marks = ", ".join("?" for _ in schemas)
+    with build_warehouse(settings).connect(read_only=True) as session:
+        row = session.fetchone(
+            "select count(*) from information_schema.tables "  # noqa: S608
+            f"where lower(table_schema) in ({marks})",
+            schemas,
+        )
+    if row and row[0]:
+        raise NorthstarError(
+            f"the demo needs an empty Snowflake database: {settings.snowflake.database} "
+            f"already holds {row[0]} tables in the platform's schemas; point "
+            "NORTHSTAR_SNOWFLAKE_DATABASE at a new database"
+        )
 
 
 def run_demo(
     settings: Settings, config: DemoConfig, say: Callable[[str], None], console: Console
 ) -> bool:
     """Run the whole demo; True when every built detector and gate matches the manifest."""
-    if settings.warehouse != "duckdb":
-        raise NorthstarError("the demo runs on the embedded warehouse: unset NORTHSTAR_WAREHOUSE")
     _start_afresh(settings, say)
     landing = LandingResource(url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url)
     c = config
@@ -141,7 +166,7 @@ def run_demo(
             _merge(report, materialize_range(defs, instance, days, models, say))
         _merge(report, _discover_requests(landing, instance, job, say))
     keys: list[Any] = [k.path for k in graph.get_all_asset_keys()]
-    with DuckDBWarehouse(path=str(settings.duckdb_path)).connect(read_only=True) as session:
+    with build_warehouse(settings).connect(read_only=True) as session:
         ok = print_summary(console, session, report, manifest, keys, settings.alert_file)
     say("done; browse the lineage with `northstar dev` (Dagster UI on http://127.0.0.1:3000)")
     return ok

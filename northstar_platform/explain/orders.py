@@ -29,7 +29,7 @@ from northstar_platform.layers import (
     STG_ORDERS,
     STG_STRIPE_EVENTS,
     STG_WMS_SHIPMENTS,
-    quote,
+    quote_source,
 )
 from northstar_platform.lib.root_cause import Evidence, RootCause, first_match, verdict
 from northstar_platform.resources.warehouse import WarehouseSession
@@ -42,14 +42,15 @@ def source_step(order_id: str, source: SourceFetch | None, source_error: str | N
     if source is None:
         return Step("source", label, [], f"source not checked: {source_error}")
     select = ", ".join(
-        f"{quote(c.name)}::timestamp as {quote(c.name)}"
+        f"{quote_source(c.name)}::timestamp as {quote_source(c.name)}"
         if c.sql_type == "TIMESTAMP"
-        else quote(c.name)
+        else quote_source(c.name)
         for c in ORDER_COLUMNS
     )
     try:
+        relation = f"{quote_source(schema)}.{quote_source(table)}"
         rows = source(
-            f"select {select} from {quote(schema)}.{quote(table)} where order_id = %s",  # noqa: S608
+            f"select {select} from {relation} where order_id = %s",  # noqa: S608
             (order_id,),
         )
     except NorthstarError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 from northstar_platform.explain.steps import exists
 from northstar_platform.explain.subject import SourceFetch, Subject
-from northstar_platform.layers import ORDER_COLUMNS, RAW_ORDERS, STG_ORDERS, quote
+from northstar_platform.layers import ORDER_COLUMNS, RAW_ORDERS, STG_ORDERS, quote, quote_source
 from northstar_platform.lib.root_cause import Evidence, RootCause, schema_drift, source_change
 from northstar_platform.resources.warehouse import WarehouseSession
 
@@ -68,13 +68,14 @@ def source_changes(
     if drift:
         return {i: Evidence(RootCause.SOURCE_CHANGE, drift, {"live_columns": live}) for i in ids}
     select = ", ".join(
-        f"{quote(c.name)}::timestamp as {quote(c.name)}"
+        f"{quote_source(c.name)}::timestamp as {quote_source(c.name)}"
         if c.sql_type == "TIMESTAMP"
-        else quote(c.name)
+        else quote_source(c.name)
         for c in ORDER_COLUMNS
     )
+    relation = f"{quote_source(schema)}.{quote_source(table)}"
     rows = source(
-        f"select {select} from {quote(schema)}.{quote(table)} where order_id = any(%s) "  # noqa: S608
+        f"select {select} from {relation} where order_id = any(%s) "  # noqa: S608
         "order by updated_at",
         (ids,),
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from northstar_platform.layers import quote
+from northstar_platform.layers import quote_in
 from northstar_platform.lib.dsr_catalog import Catalog, PiiColumn, PiiKind
 from northstar_platform.lib.dsr_circuit import CircuitBreaker
 from northstar_platform.lib.dsr_retry import LookupFailedError, RetryPolicy, call_with_retry
@@ -62,7 +62,7 @@ def match_predicate(
     terms: list[str] = []
     params: list[str] = []
     for col in columns:
-        name = quote(col.column)
+        name = quote_in(system, col.column)
         values = {PiiKind.EMAIL: emails, PiiKind.CUSTOMER_ID: ids}.get(col.kind)
         if values:
             target = f"lower({name})" if col.kind is PiiKind.EMAIL else name
@@ -170,7 +170,8 @@ def discover_system(
             if built is None:
                 continue
             predicate, params = built
-            sql = f"select * from {quote(schema)}.{quote(table)} where {predicate}"  # noqa: S608
+            quoted = f"{quote_in(source.system, schema)}.{quote_in(source.system, table)}"
+            sql = f"select * from {quoted} where {predicate}"  # noqa: S608
             result.lookups += 1
 
             def retry_logged(

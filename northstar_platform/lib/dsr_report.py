@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from northstar_platform.layers import quote
+from northstar_platform.layers import quote_in
 from northstar_platform.lib.dsr_catalog import ERASABLE_KINDS, Catalog
 from northstar_platform.lib.dsr_discovery import (
     Identifier,
@@ -75,8 +75,8 @@ def erasure_plan(
         erasable = tuple(c.column for c in columns if c.kind in ERASABLE_KINDS)
         if not erasable:
             continue
-        target = f"{quote(schema)}.{quote(table)}"
-        sets = ", ".join(f"{quote(c)} = null" for c in erasable)
+        target = f"{quote_in(system, schema)}.{quote_in(system, table)}"
+        sets = ", ".join(f"{quote_in(system, c)} = null" for c in erasable)
         for batch in batches(identifiers, batch_size):
             built = match_predicate(system, marks[system], columns, batch)
             if built is None:

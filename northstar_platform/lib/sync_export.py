@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from northstar_platform.errors import NorthstarError
-from northstar_platform.layers import Layer, qualified, quote, schema_of
+from northstar_platform.layers import Layer, qualified, quote, quote_source, schema_of
 from northstar_platform.lib.loading import utc_naive
 from northstar_platform.lib.pg_types import SourceColumn, arrow_schema
 from northstar_platform.lib.sync_common import release_arrow_memory
@@ -115,7 +115,7 @@ def export_table(
     full = full_refresh or table.full_refresh
     watermark = None if full else current_watermark(session, table)
     select = ", ".join(c.select_expression for c in columns)
-    wm = quote(table.watermark_col)
+    wm = quote_source(table.watermark_col)
     query = f"select {select} from {table.qualified_source}"  # noqa: S608
     params: tuple[Any, ...] = ()
     if not full:

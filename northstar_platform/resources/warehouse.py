@@ -62,8 +62,13 @@ class WarehouseSession(ABC):
         """Create the schema and the table of a contract if they do not exist yet.
 
         Contracts only ever gain columns (DESIGN §4), so a table created by an earlier version
-        gets the missing ones added (nullable: its old rows have no value for them).
+        gets the missing ones added (nullable: its old rows have no value for them). A table
+        that already has every column costs one catalog query and no DDL, so this is safe
+        inside a transaction once the table exists (Snowflake commits at any DDL).
         """
+        live = {name for name, _ in self.columns(table.schema, table.name)}
+        if live and live.issuperset(table.column_names):
+            return
         self.execute(f"create schema if not exists {quote(table.schema)}")
         self.execute(table.create_sql())
         live = {name for name, _ in self.columns(table.schema, table.name)}
@@ -193,13 +198,19 @@ class SnowflakeSession(WarehouseSession):
             return [tuple(row) for row in cur.fetchall()]
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """Typed from the result's column types, as DuckDB's Arrow results are: a column that
+        is NULL in every row stays a timestamp (or int, ...), not Arrow's `null` type, which
+        polars cannot subtract or compare. (The connector's own `fetch_arrow_all` needs
+        pandas, which the platform does not install.)"""
         with self.connection.cursor() as cur:
             cur.execute(sql, list(params))
-            names = [d[0].lower() for d in cur.description]
+            schema = pa.schema([_arrow_field(d) for d in cur.description])
             rows = cur.fetchall()
-        if not rows:  # keep the columns of an empty result (from_pylist would drop them)
-            return pa.table({name: pa.array([], pa.null()) for name in names})
-        return pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+        return pa.table(
+            [pa.array(column, field.type) for column, field in zip(columns, schema, strict=True)],
+            schema=schema,
+        )
 
     def insert_arrow(self, table: Table, data: pa.Table) -> int:
         if data.num_rows == 0:
@@ -207,7 +218,7 @@ class SnowflakeSession(WarehouseSession):
         names = table.column_names
         columns = ", ".join(quote(c) for c in names)
         marks = ", ".join("?" for _ in names)
-        rows = [tuple(r[c] for c in names) for r in data.select(names).to_pylist()]
+        rows = [tuple(r[c] for c in names) for r in _bindable(data.select(names)).to_pylist()]
         with self.connection.cursor() as cur:
             insert = f"insert into {table.qualified} ({columns}) values ({marks})"  # noqa: S608
             cur.executemany(insert, rows)
@@ -222,6 +233,52 @@ class SnowflakeSession(WarehouseSession):
             self.execute("rollback")
             raise
         self.execute("commit")
+
+
+def _arrow_field(column: Any) -> pa.Field:
+    """The Arrow field of one Snowflake result column (a connector `ResultMetadata`)."""
+    from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+    kind = FIELD_ID_TO_NAME.get(column.type_code, "")
+    if kind == "FIXED":
+        # NUMBER(p, 0) is an integer; a scaled NUMBER is a ratio here (DuckDB gives a double).
+        arrow_type = pa.int64() if not column.scale else pa.float64()
+    elif kind in ("TIMESTAMP_TZ", "TIMESTAMP_LTZ"):
+        arrow_type = pa.timestamp("us", tz="UTC")
+    else:
+        arrow_type = SNOWFLAKE_ARROW_TYPES.get(kind, pa.string())
+    return pa.field(column.name.lower(), arrow_type)
+
+
+SNOWFLAKE_ARROW_TYPES = {
+    "REAL": pa.float64(),
+    "TEXT": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
+    "TIME": pa.time64("us"),
+    "TIMESTAMP_NTZ": pa.timestamp("us"),
+    "BINARY": pa.binary(),
+}
+"""Arrow types of the Snowflake result types that map one to one (VARIANT & co. are text)."""
+
+
+def _bindable(data: pa.Table) -> pa.Table:
+    """`data` with dates and timestamps as ISO text, which Snowflake casts to the column's type.
+
+    The connector binds a datetime as epoch nanoseconds and, in a batch where the column also
+    holds NULLs, as untyped text: Snowflake then guesses the epoch's scale, the emulator
+    fails. ISO text means one thing to both. Timestamps are UTC (DESIGN §4): an aware one
+    loses only its `+00:00`.
+    """
+    columns = []
+    for column in data.columns:
+        if pa.types.is_timestamp(column.type):
+            naive = column.cast(pa.timestamp(column.type.unit)) if column.type.tz else column
+            column = naive.cast(pa.string())
+        elif pa.types.is_date(column.type):
+            column = column.cast(pa.string())
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=data.column_names)
 
 
 class WarehouseResource(dg.ConfigurableResource, ABC):
@@ -277,6 +334,7 @@ class SnowflakeWarehouse(WarehouseResource):
     database: str
     password: str | None = None
     private_key_path: str | None = None
+    private_key_passphrase: str | None = None
     host: str | None = None
     port: int | None = None
     protocol: str = "https"
@@ -298,6 +356,7 @@ class SnowflakeWarehouse(WarehouseResource):
             user=self.user,
             password=self.password,
             private_key_path=self.private_key_path,
+            private_key_password=self.private_key_passphrase,
             role=self.role,
             warehouse=self.warehouse,
             database=self.database,

@@ -313,12 +313,6 @@ def test_image_installs_the_locked_runtime_dependencies_without_extras(
     assert image_packages[root["name"]] == pyproject["project"]["version"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dagster-k8s is not in pyproject.toml/uv.lock yet: K8sRunLauncher run workers load "
-    "`module: dagster_k8s` from the instance the chart mounts. Add dagster-k8s==0.29.27 to "
-    "[project].dependencies, `uv lock`, then delete this marker.",
-)
 def test_image_has_the_run_launcher_the_chart_configures(image_packages: dict[str, str]) -> None:
     launcher = values()["runLauncher"]["type"]
     assert CHART_RUN_LAUNCHER_PACKAGES[launcher] in image_packages

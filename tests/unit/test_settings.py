@@ -161,8 +161,10 @@ def test_quarantine_rate_bounds_are_inclusive(rate):
     assert get_settings({"NORTHSTAR_QUARANTINE_MAX_RATE": rate}).quarantine_max_rate == float(rate)
 
 
-def test_dbt_target_can_differ_from_warehouse():
-    assert get_settings({"NORTHSTAR_DBT_TARGET": "snowflake"}).dbt_target == "snowflake"
+def test_dbt_target_must_build_the_chosen_warehouse():
+    # Python's tables and dbt's models live in one warehouse: dbt cannot build elsewhere.
+    with pytest.raises(SettingsError, match="with NORTHSTAR_WAREHOUSE=duckdb expected one of"):
+        get_settings({"NORTHSTAR_DBT_TARGET": "snowflake"})
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from asset_checks import (
 )
 from asset_checks.suite import Verdict
 from northstar_platform.defs.sync.assets import sync_keys
-from northstar_platform.layers import Layer, Table, quote
+from northstar_platform.layers import Layer, Table, quote, quote_source
 from northstar_platform.lib.sync_config import SyncTable
 from northstar_platform.lib.sync_sql import DEAD_LETTER_REVIEWS, SYNC_LOADS, SYNC_MERGES, SYNC_RUNS
 from northstar_platform.settings import get_settings
@@ -37,7 +37,8 @@ def build_sync_checks(table: SyncTable) -> list[dg.AssetChecksDefinition]:
     dead = Table(Layer.STAGING, f"quarantine_{table.name}", ())
     wm = quote(table.watermark_col)
     on_keys = " and ".join(f"{quote(k)} = ?" for k in table.primary_keys)
-    source_max_sql = f"select max({wm})::timestamp from {table.qualified_source}"  # noqa: S608
+    source_wm = quote_source(table.watermark_col)
+    source_max_sql = f"select max({source_wm})::timestamp from {table.qualified_source}"  # noqa: S608
     final_max_sql = f"select max({wm}) from {final.qualified}"  # noqa: S608
     final_row_sql = f"select 1 from {final.qualified} where {on_keys} and {wm} = ?"  # noqa: S608
 
@@ -122,8 +123,8 @@ def build_sync_checks(table: SyncTable) -> list[dg.AssetChecksDefinition]:
         }
 
     def sample(ctx: CheckContext) -> Verdict:
-        key_sql = ", ".join(quote(k) for k in table.primary_keys)
-        keyed = " and ".join(f"{quote(k)} is not null" for k in table.primary_keys)
+        key_sql = ", ".join(quote_source(k) for k in table.primary_keys)
+        keyed = " and ".join(f"{quote_source(k)} is not null" for k in table.primary_keys)
         session, source_db = ctx.session, ctx.resources["source_db"]
         if not session.table_exists(final.schema, final.name):
             return False, {"note": "FINAL does not exist"}
@@ -134,8 +135,8 @@ def build_sync_checks(table: SyncTable) -> list[dg.AssetChecksDefinition]:
         # which `dead_letters_reviewed` answers for; sampling it would fail this check
         # for good, even after the review.
         recent = source_db.fetchall(
-            f"select {key_sql}, {wm}::timestamp from {table.qualified_source} "  # noqa: S608
-            f"where {wm} <= %s and {keyed} order by {wm} desc limit {SAMPLE_SIZE}",
+            f"select {key_sql}, {source_wm}::timestamp from {table.qualified_source} "  # noqa: S608
+            f"where {source_wm} <= %s and {keyed} order by {source_wm} desc limit {SAMPLE_SIZE}",
             (reached,),
         )
         missing = [row for row in recent if session.fetchone(final_row_sql, tuple(row)) is None]
