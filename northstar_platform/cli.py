@@ -205,6 +205,9 @@ def _register_subcommands() -> None:
     from northstar_platform.verify_commands import verify_reproducible
 
     main.add_command(verify_reproducible)
+    from northstar_platform.retention_commands import retention
+
+    main.add_command(retention)
 
 
 _register_subcommands()

@@ -14,7 +14,7 @@ import click
 from northstar_platform.errors import NorthstarError
 
 
-def _person(by: str | None) -> str:
+def person_running(by: str | None) -> str:
     """Who ran the command: `--by`, else `$USER`, else the login name."""
     name = by or os.environ.get("USER")
     if not name:
@@ -80,7 +80,7 @@ def _repoint(ctx: click.Context, by: str | None, rollback: bool) -> None:
         from northstar_platform.defs.resources import build_warehouse
         from northstar_platform.settings import get_settings
 
-        person = _person(by)
+        person = person_running(by)
         with build_warehouse(get_settings()).connect() as session:
             try:
                 done = (views.rollback if rollback else views.cutover)(session, person)

@@ -23,6 +23,7 @@ from northstar_platform.defs.fulfillment.checks import WMS_CHECKS
 from northstar_platform.defs.fulfillment.sensors import ingest_wms_job, wms_files_sensor
 from northstar_platform.defs.ops.parity_assets import check_shadow_parity_job, parity_report
 from northstar_platform.defs.ops.parity_checks import shadow_matches_production
+from northstar_platform.defs.ops.retention import apply_retention_job, apply_retention_job_schedule
 from northstar_platform.defs.ops.root_cause import audit_root_cause
 from northstar_platform.defs.ops.sensors import pipeline_run_log_sensor, record_pipeline_runs_job
 from northstar_platform.defs.orders.assets import landing_orders, raw_orders, stg_orders
@@ -109,6 +110,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             discover_dsr_job,
             check_dsr_sla_job,
             erase_dsr_subject_job,
+            apply_retention_job,
         ],
         sensors=[
             stripe_files_sensor,
@@ -125,6 +127,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             reconcile_preferences_job_schedule,
             ingest_core_update_acks_job_schedule,
             check_dsr_sla_job_schedule,
+            apply_retention_job_schedule,
         ],
         resources=build_resources(settings),
         executor=dg.in_process_executor,

@@ -28,6 +28,7 @@ class CorrectionKind(StrEnum):
     CUTOVER = "CUTOVER"
     ROLLBACK = "ROLLBACK"
     DSR_ERASURE = "DSR_ERASURE"
+    RETENTION_PURGE = "RETENTION_PURGE"
 
 
 @dataclass(frozen=True)
