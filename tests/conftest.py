@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fakesnow_fixes
 import pytest
 from fakesnow import server as start_fakesnow_server
 
@@ -210,5 +211,6 @@ def snowflake_emulator() -> Iterator[dict[str, Any]]:
     Its in-memory databases are shared by every test of the session: create a database of
     your own (a unique name) and point dbt at it with NORTHSTAR_SNOWFLAKE_DATABASE.
     """
+    fakesnow_fixes.apply()
     with start_fakesnow_server() as kwargs:
         yield kwargs

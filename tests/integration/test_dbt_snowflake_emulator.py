@@ -30,6 +30,8 @@ from northstar_platform.layers import (
     Table,
 )
 
+pytestmark = [pytest.mark.integration, pytest.mark.production]
+
 DAY1, DAY2 = "2026-11-01", "2026-11-02"
 ARRIVED = "2026-11-02 23:00:00"
 

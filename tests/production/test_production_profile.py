@@ -1,0 +1,249 @@
+"""`northstar demo` on the production profile, as far as this machine can go.
+
+One demo day runs with every production part swapped in, none of them mocked:
+- the Dagster instance on PostgreSQL (`deploy/dagster.production.yaml` through
+  dagster-postgres: runs, event log, schedules) in a database of its own;
+- the warehouse in Snowflake's dialect: Python steps through the Snowflake connector and
+  dagster-snowflake, dbt through dbt-snowflake, both against fakesnow's server on loopback;
+- the landing zone in an S3 bucket on a moto server (dagster-aws).
+
+Expectations come from the generator's manifest and from SQL over the source PostgreSQL
+(`demo_truth.py`), never from the platform's code.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+import snowflake.connector
+from demo_truth import REVENUE, RULES
+
+pytestmark = pytest.mark.production
+
+REPO = Path(__file__).resolve().parents[2]
+DAY = "2026-11-01"
+ARGS = ["demo", "--start", DAY, "--days", "1", "--scale", "0.3", "--seed", "11"]
+NORTHSTAR = Path(sys.executable).parent / "northstar"
+
+
+@dataclass(frozen=True)
+class ProductionDemo:
+    result: subprocess.CompletedProcess[str]
+    env: dict[str, str]
+    home: Path
+    source_dsn: str
+    instance_dsn: str
+    bucket: str
+    emulator: dict[str, Any]
+    database: str
+
+    def warehouse(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of one query on the demo's Snowflake database (the emulator)."""
+        with snowflake.connector.connect(**self.emulator, database=self.database) as con:
+            cur = con.cursor()
+            cur.execute(sql)
+            return [tuple(r) for r in cur.fetchall()]
+
+
+def _pg(dsn: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_dsn_base: str,
+    snowflake_emulator: dict[str, Any],
+    moto_s3: str,
+    s3_client: Any,
+) -> Iterator[ProductionDemo]:
+    """Run the real command once on the production profile; drop what it created after."""
+    tag = uuid.uuid4().hex[:8]
+    home = tmp_path_factory.mktemp("production") / "home"
+    source_db, instance_db = f"ns_prod_source_{tag}", f"ns_prod_instance_{tag}"
+    database, bucket = f"NS_PROD_{tag.upper()}", f"ns-prod-{tag}"
+    admin = psycopg2.connect(f"{pg_dsn_base}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"create database {instance_db}")
+    with snowflake.connector.connect(**snowflake_emulator) as con:
+        con.cursor().execute(f"create database {database}")
+    s3_client.create_bucket(Bucket=bucket)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NORTHSTAR_", "DAGSTER_"))}
+    env.update(
+        NORTHSTAR_HOME=str(home),
+        NORTHSTAR_SOURCE_DSN=f"{pg_dsn_base}/{source_db}",
+        # The instance: the production file, PostgreSQL from the environment.
+        NORTHSTAR_DAGSTER_YAML=str(REPO / "deploy" / "dagster.production.yaml"),
+        DAGSTER_PG_HOST="127.0.0.1",
+        DAGSTER_PG_PORT="5432",
+        DAGSTER_PG_USER="postgres",
+        DAGSTER_PG_PASSWORD="",
+        DAGSTER_PG_DB=instance_db,
+        # The warehouse: Snowflake's dialect on the emulator.
+        NORTHSTAR_WAREHOUSE="snowflake",
+        NORTHSTAR_DBT_TARGET="snowflake_emulator",
+        NORTHSTAR_SNOWFLAKE_ACCOUNT="emulator",
+        NORTHSTAR_SNOWFLAKE_USER=snowflake_emulator["user"],
+        NORTHSTAR_SNOWFLAKE_PASSWORD=snowflake_emulator["password"],
+        NORTHSTAR_SNOWFLAKE_HOST=snowflake_emulator["host"],
+        NORTHSTAR_SNOWFLAKE_PORT=str(snowflake_emulator["port"]),
+        NORTHSTAR_SNOWFLAKE_PROTOCOL="http",
+        NORTHSTAR_SNOWFLAKE_DATABASE=database,
+        # The landing zone: a bucket.
+        NORTHSTAR_LANDING_URL=f"s3://{bucket}/northstar",
+        NORTHSTAR_S3_ENDPOINT_URL=moto_s3,
+    )
+    result = subprocess.run(
+        [str(NORTHSTAR), *ARGS], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+    )
+    yield ProductionDemo(
+        result,
+        env,
+        home,
+        f"{pg_dsn_base}/{source_db}",
+        f"{pg_dsn_base}/{instance_db}",
+        bucket,
+        snowflake_emulator,
+        database,
+    )
+    with admin.cursor() as cur:
+        for name in (source_db, instance_db):
+            cur.execute(f"drop database if exists {name} with (force)")
+    admin.close()
+
+
+def test_the_demo_passes_on_the_production_profile(demo: ProductionDemo) -> None:
+    result = demo.result
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    manifest = json.loads((demo.home / "demo" / "manifest.json").read_text())
+    built = [line for line in result.stdout.splitlines() if "built detectors match" in line]
+    assert len(built) == 1, result.stdout[-2000:]
+    matched, _, total = built[0].split(" ")[0].partition("/")
+    assert matched == total and int(total) >= len(manifest["defects"]) - 3, built[0]
+    assert "0 gate outcome(s) differ" in built[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_runs_events_and_schedules_live_in_postgresql(demo: ProductionDemo) -> None:
+    assert demo.result.returncode == 0
+    # Nothing of the instance on local disk: no SQLite run or event databases.
+    dagster_home = demo.home / "dagster"
+    assert sorted(p.name for p in dagster_home.glob("**/*.db")) == []
+    statuses = dict(_pg(demo.instance_dsn, "select status, count(*) from runs group by 1"))
+    logged = dict(demo.warehouse("select status, count(*) from ops.pipeline_run_log group by 1"))
+    assert statuses == logged and sum(statuses.values()) > 30
+    assert set(statuses) == {"SUCCESS", "FAILURE"}
+    materialized = {
+        json.loads(key)[0] + "/" + json.loads(key)[1]
+        for (key,) in _pg(
+            demo.instance_dsn,
+            "select distinct asset_key from event_logs where dagster_event_type = "
+            "'ASSET_MATERIALIZATION' and asset_key is not null",
+        )
+    }
+    for key in (
+        "raw/raw_orders",
+        "staging/stg_orders",
+        "curated/orders_latest",
+        "staging/stg_wms_shipments",
+        "audit/audit_preference_mismatches",
+        "dsr/dsr_discovery",
+        "curated/customers_latest",
+    ):
+        assert key in materialized, key
+
+    # Schedule state: started by one process, read back by another, stored in PostgreSQL.
+    dagster = Path(sys.executable).parent / "dagster"
+    env = {**demo.env, "DAGSTER_HOME": str(dagster_home)}
+    target = ["-m", "northstar_platform.definitions"]
+    started = subprocess.run(
+        [str(dagster), "schedule", "start", "apply_retention_job_schedule", *target],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
+    stored = _pg(
+        demo.instance_dsn,
+        "select status, instigator_body from instigators where instigator_type = 'SCHEDULE'",
+    )
+    from dagster._serdes import deserialize_value
+
+    names = [(status, deserialize_value(body).instigator_name) for status, body in stored]
+    assert names == [("RUNNING", "apply_retention_job_schedule")]
+
+
+def test_the_landing_zone_is_the_bucket(demo: ProductionDemo, s3_client: Any) -> None:
+    assert demo.result.returncode == 0
+    assert not (demo.home / "landing").exists()
+    keys = [
+        obj["Key"]
+        for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=demo.bucket)
+        for obj in page.get("Contents", [])
+    ]
+    assert all(k.startswith("northstar/") for k in keys)
+    day = DAY.replace("-", "/")
+    for prefix in ("orders", "stripe", "finance", "privacy"):
+        assert any(k.startswith(f"northstar/{prefix}/{day}/") for k in keys), prefix
+    # The sync's exports are filed by the hour they were taken (now), not by the demo day.
+    for table in ("customers", "core_preferences"):
+        assert any(k.startswith(f"northstar/{table}/") for k in keys), table
+    # Every file dropped in the bucket was loaded from it (late ones included), and nothing else.
+    for prefix, table in (("wms", "raw_wms_shipments"), ("stripe", "raw_stripe_events")):
+        landed = {
+            k.removeprefix("northstar/") for k in keys if k.startswith(f"northstar/{prefix}/")
+        }
+        loaded = {f for (f,) in demo.warehouse(f"select distinct source_file from raw.{table}")}
+        assert landed == loaded and len(landed) > 3, prefix
+    requests = sorted(k.rsplit("/", 1)[1] for k in keys if "/dsr/requests/" in k)
+    reports = sorted(k.rsplit("/", 1)[1] for k in keys if "/dsr/reports/" in k)
+    assert len(requests) == 5 and reports == requests
+
+
+def test_the_snowflake_warehouse_holds_what_the_source_says(demo: ProductionDemo) -> None:
+    assert demo.result.returncode == 0
+    held = dict(
+        demo.warehouse("select rule, count(*) from staging.quarantine_records group by rule")
+    )
+    for rule, predicate in RULES.items():
+        in_source = _pg(demo.source_dsn, f"select count(*) from orders where {predicate}")
+        assert held.get(rule, 0) == in_source[0][0], rule
+    raw = demo.warehouse("select count(*) from raw.raw_orders")[0][0]
+    assert raw == _pg(demo.source_dsn, "select count(*) from orders")[0][0]
+    recognized = demo.warehouse(
+        "select business_date, currency, orders, gross_revenue_cents "
+        "from curated.int_revenue_daily order by 1, 2"
+    )
+    truth = _pg(demo.source_dsn, REVENUE)
+    assert [(str(d), c, int(n), int(g)) for d, c, n, g in recognized] == [
+        (str(d), c, int(n), int(g)) for d, c, n, g in truth
+    ]
+
+
+def test_python_writes_snowflakes_upper_case_names(demo: ProductionDemo) -> None:
+    """Every relation in the platform's schemas carries the upper-case name dbt's unquoted
+    SQL resolves to on Snowflake: Python's quoted names included (layers.quote)."""
+    assert demo.result.returncode == 0
+    names = demo.warehouse(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('RAW', 'STAGING', 'CURATED', 'AUDIT', 'REMEDIATION', "
+        "'MARTS', 'OPS', 'BI', 'raw', 'staging', 'curated', 'audit', 'remediation', 'marts', "
+        "'ops', 'bi')"
+    )
+    assert len(names) > 40
+    lower = [f"{s}.{t}" for s, t in names if s != s.upper() or t != t.upper()]
+    assert lower == []
