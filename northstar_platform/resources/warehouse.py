@@ -204,13 +204,11 @@ class SnowflakeSession(WarehouseSession):
         pandas, which the platform does not install.)"""
         with self.connection.cursor() as cur:
             cur.execute(sql, list(params))
-            schema = pa.schema([_arrow_field(d) for d in cur.description])
+            description = list(cur.description)
             rows = cur.fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-        return pa.table(
-            [pa.array(column, field.type) for column, field in zip(columns, schema, strict=True)],
-            schema=schema,
-        )
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in description]
+        arrays = [_arrow_array(values, d) for values, d in zip(columns, description, strict=True)]
+        return pa.table(arrays, names=[d.name.lower() for d in description])
 
     def insert_arrow(self, table: Table, data: pa.Table) -> int:
         if data.num_rows == 0:
@@ -235,19 +233,19 @@ class SnowflakeSession(WarehouseSession):
         self.execute("commit")
 
 
-def _arrow_field(column: Any) -> pa.Field:
-    """The Arrow field of one Snowflake result column (a connector `ResultMetadata`)."""
+def _arrow_array(values: Sequence[Any], column: Any) -> pa.Array:
+    """One result column as Arrow, typed by its Snowflake type (a connector `ResultMetadata`)."""
     from snowflake.connector.constants import FIELD_ID_TO_NAME
 
     kind = FIELD_ID_TO_NAME.get(column.type_code, "")
+    if kind == "FIXED" and column.scale:
+        # A scaled NUMBER arrives as Decimal; here it is a ratio (DuckDB gives a double).
+        return pa.array(values, pa.decimal128(38, column.scale)).cast(pa.float64())
     if kind == "FIXED":
-        # NUMBER(p, 0) is an integer; a scaled NUMBER is a ratio here (DuckDB gives a double).
-        arrow_type = pa.int64() if not column.scale else pa.float64()
-    elif kind in ("TIMESTAMP_TZ", "TIMESTAMP_LTZ"):
-        arrow_type = pa.timestamp("us", tz="UTC")
-    else:
-        arrow_type = SNOWFLAKE_ARROW_TYPES.get(kind, pa.string())
-    return pa.field(column.name.lower(), arrow_type)
+        return pa.array(values, pa.int64())
+    if kind in ("TIMESTAMP_TZ", "TIMESTAMP_LTZ"):
+        return pa.array(values, pa.timestamp("us", tz="UTC"))
+    return pa.array(values, SNOWFLAKE_ARROW_TYPES.get(kind, pa.string()))
 
 
 SNOWFLAKE_ARROW_TYPES = {

@@ -117,3 +117,43 @@ def test_a_table_of_an_older_contract_gains_the_new_columns(
                 "partition_key": "2026-11-02",
             }
         ]
+
+
+def test_results_are_typed_even_when_every_value_is_null(
+    either_warehouse: WarehouseResource,
+) -> None:
+    """A timestamp column that is NULL in every row stays a timestamp (polars subtracts it);
+    a ratio is a double on both; an empty result keeps its columns and types."""
+    sql = (
+        "select cast(null as timestamp) as shipped_at, 3 / 2 as ratio, cast(7 as bigint) as n, "
+        "cast(null as date) as d, cast(null as varchar) as s from (select 1 as x) t "
+        "where t.x = ?"
+    )
+    with either_warehouse.connect() as session:
+        full, empty = session.fetch_arrow(sql, (1,)), session.fetch_arrow(sql + " and 1 = 0", (1,))
+    expected = pa.schema(
+        [
+            ("shipped_at", pa.timestamp("us")),
+            ("ratio", pa.float64()),
+            ("n", pa.int64()),
+            ("d", pa.date32()),
+            ("s", pa.string()),
+        ]
+    )
+    assert full.schema == expected
+    assert full.to_pylist() == [{"shipped_at": None, "ratio": 1.5, "n": 7, "d": None, "s": None}]
+    assert empty.schema == expected and empty.num_rows == 0
+
+
+def test_rows_with_nulls_beside_timestamps_and_dates_insert_on_both(
+    either_warehouse: WarehouseResource,
+) -> None:
+    """A batch mixing NULL and datetimes in one column (which the connector binds as untyped
+    text) lands with every value intact."""
+    data = _rows("2026-11-01", 3)
+    data = data.set_column(2, "happened_at", pa.array([T, None, T], pa.timestamp("us")))
+    with either_warehouse.connect() as session:
+        session.ensure_table(EVENTS)
+        session.insert_arrow(EVENTS, data)
+        back = session.fetch_partition(EVENTS, "2026-11-01").sort_by("event_id")
+    assert back.column("happened_at").to_pylist() == [T, None, T]
