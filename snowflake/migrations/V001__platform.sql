@@ -19,7 +19,7 @@
 -- then V002__access.sql (as SECURITYADMIN). Undo: snowflake/rollback/V001__rollback.sql.
 --
 -- Creates:
---   resource monitor   NORTHSTAR_MONTHLY     4,000 credits a month over both warehouses
+--   resource monitor   NORTHSTAR_MONTHLY     2,000 credits a month over both warehouses
 --   storage integration NORTHSTAR_S3_LANDING s3://<landing_bucket>/northstar/ (USAGE to SYSADMIN)
 --   warehouses         NORTHSTAR_WH (MEDIUM, pipeline runs), NORTHSTAR_BI_WH (XSMALL, dashboards)
 --   database           NORTHSTAR, time travel 7 days
@@ -38,17 +38,18 @@
 
 use role accountadmin;
 
--- Budget. The platform's whole extra budget is $18,000 a month. Compute is capped at 4,000
--- credits: 4,000 x $3.00 (Enterprise edition, on-demand list price per credit; use your
--- contract's rate) = $12,000, two thirds of the budget, leaving $6,000 for storage, cloud
--- services above the free 10%, data transfer and the S3 landing zone. SUSPEND lets running
--- statements finish, so usage can pass 100%; SUSPEND_IMMEDIATE at 110% is the hard stop:
--- 4,400 credits = $13,200 at $3, $17,600 even at $4 (Business Critical), still under $18,000.
--- In hours: NORTHSTAR_WH (MEDIUM) burns 4 credits/hour, NORTHSTAR_BI_WH (XSMALL) 1, so the
--- quota is e.g. 900 pipeline hours + 400 dashboard hours a month. NOTIFY mails the account
--- administrators who enabled notifications.
+-- Budget. The platform's whole extra budget is $18,000 a month; docs/capacity-and-cost.md
+-- plans 1,309 credits a month of compute and $5,751 of everything else (storage, S3, AWS)
+-- at the seed's volumes. The quota is that need x 1.5, rounded: 2,000 credits = $6,000 at
+-- $3.00 (Enterprise edition, on-demand list price per credit; use your contract's rate).
+-- SUSPEND lets running statements finish, so usage can pass 100%; SUSPEND_IMMEDIATE at 110%
+-- is the hard stop: 2,200 credits = $6,600 at $3 ($8,800 at $4, Business Critical), which
+-- with the plan's $5,751 stays under $18,000 ($12,351; $14,551 at $4). In hours:
+-- NORTHSTAR_WH (MEDIUM) burns 4 credits/hour, NORTHSTAR_BI_WH (XSMALL) 1, so the quota is
+-- e.g. 400 pipeline hours + 400 dashboard hours a month. NOTIFY mails the account
+-- administrators who enabled notifications; raise the quota only with the cost plan.
 create resource monitor if not exists NORTHSTAR_MONTHLY with
-    credit_quota = 4000
+    credit_quota = 2000
     frequency = monthly
     start_timestamp = immediately
     triggers
