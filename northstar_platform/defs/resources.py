@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from northstar_platform.defs.dbt_project import dbt_project
@@ -31,9 +32,14 @@ def build_warehouse(settings: Settings) -> WarehouseResource:
         role=sf.role,
         warehouse=sf.warehouse,
         database=sf.database,
-        password=sf.password,
+        # Secrets by reference: the UI's resource page shows the variable, not the value.
+        password=dg.EnvVar("NORTHSTAR_SNOWFLAKE_PASSWORD") if sf.password else None,
         private_key_path=sf.private_key_path,
-        private_key_passphrase=sf.private_key_passphrase,
+        private_key_passphrase=(
+            dg.EnvVar("NORTHSTAR_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
+            if sf.private_key_passphrase
+            else None
+        ),
         host=sf.host,
         port=sf.port,
         protocol=sf.protocol,

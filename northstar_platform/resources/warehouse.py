@@ -279,6 +279,13 @@ def _bindable(data: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=data.column_names)
 
 
+def _secret(value: str | None) -> str | None:
+    """A secret field's value: resources built by `build_warehouse` hold secrets as
+    `dg.EnvVar` (the UI shows the variable's name), which Dagster resolves when it runs a step
+    but a command calling `connect()` directly must read itself."""
+    return value.get_value() if isinstance(value, dg.EnvVar) else value
+
+
 class WarehouseResource(dg.ConfigurableResource, ABC):
     """Hands out sessions on the configured warehouse."""
 
@@ -352,9 +359,9 @@ class SnowflakeWarehouse(WarehouseResource):
         resource = SnowflakeResource(
             account=self.account,
             user=self.user,
-            password=self.password,
+            password=_secret(self.password),
             private_key_path=self.private_key_path,
-            private_key_password=self.private_key_passphrase,
+            private_key_password=_secret(self.private_key_passphrase),
             role=self.role,
             warehouse=self.warehouse,
             database=self.database,

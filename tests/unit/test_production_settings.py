@@ -82,3 +82,20 @@ def test_key_pair_auth_with_a_passphrase(tmp_path: Path):
     assert sf is not None
     assert (sf.password, sf.private_key_path, sf.private_key_passphrase) == (None, str(key), "p4ss")
     assert "p4ss" not in repr(sf)
+
+
+def test_the_warehouse_resource_holds_secrets_by_reference(northstar_env, monkeypatch):
+    """The resource (shown on the UI's resource page) names the variables; a session still
+    logs in with their values, inside a run or called directly by a command."""
+    import dagster as dg
+
+    from northstar_platform.defs.resources import build_warehouse
+    from northstar_platform.resources.warehouse import _secret
+
+    for name, value in SNOWFLAKE.items():
+        monkeypatch.setenv(name, value)
+    warehouse = build_warehouse(get_settings())
+    assert isinstance(warehouse.password, dg.EnvVar)
+    assert "secret" not in repr(warehouse).replace("NORTHSTAR_SNOWFLAKE_PASSWORD", "")
+    assert _secret(warehouse.password) == "secret"
+    assert _secret(warehouse.private_key_passphrase) is None
