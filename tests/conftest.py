@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import background_demo
 import fakesnow_fixes
 import pytest
-from fakesnow import server as start_fakesnow_server
 
 # Bound at import: calling it imports the submodule `fakesnow.server`, which then shadows the
 # function on the package, so a second `fakesnow.server()` in one process would fail.
+from fakesnow import server as start_fakesnow_server
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -41,6 +42,27 @@ AWS_TEST_ENV = {
 
 AWS_UNSET_ENV = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 """Variables that would make boto3 use a developer's real AWS identity instead of the fakes."""
+
+
+# --------------------------------------------------------------------------------------------
+# The embedded demo, in the background from the end of collection (tests/background_demo.py)
+# --------------------------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The demo's tests run last, so the suite works on while the demo runs."""
+    items.sort(key=lambda item: item.nodeid.startswith(background_demo.MODULE))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
+    if any(item.nodeid.startswith(background_demo.MODULE) for item in session.items):
+        background_demo.start(PG_DSN_BASE)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    background_demo.stop()
 
 
 # --------------------------------------------------------------------------------------------

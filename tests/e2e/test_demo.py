@@ -7,11 +7,9 @@ written here, never from the platform's own code.
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import background_demo
 import duckdb
 import psycopg2
 import pytest
@@ -19,26 +17,18 @@ from demo_truth import DUPLICATES, REVENUE, RULES
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-ARGS = ["demo", "--start", "2026-11-01", "--days", "3", "--scale", "0.3", "--seed", "11"]
-
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory, pg_dsn_base: str):
-    """Run the real command once for the module; yield (result, home, source dsn)."""
-    home = tmp_path_factory.mktemp("demo") / "home"
-    dsn = f"{pg_dsn_base}/ns_e2e_demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NORTHSTAR_", "DAGSTER_"))}
-    env.update(NORTHSTAR_HOME=str(home), NORTHSTAR_SOURCE_DSN=dsn)
-    northstar = Path(sys.executable).parent / "northstar"
-    result = subprocess.run(
-        [str(northstar), *ARGS], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
-    )
-    yield result, home, dsn
+def demo_run(pg_dsn_base: str):
+    """The real command, run once for the module (started in the background when collection
+    ended, see `background_demo.py`); yield (result, home, source dsn)."""
+    background_demo.start(pg_dsn_base)
+    result, home = background_demo.result()
+    yield result, home, f"{pg_dsn_base}/{background_demo.DATABASE}"
     admin = psycopg2.connect(f"{pg_dsn_base}/postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute("drop database if exists ns_e2e_demo with (force)")
+        cur.execute(f"drop database if exists {background_demo.DATABASE} with (force)")
     admin.close()
 
 
