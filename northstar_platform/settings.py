@@ -325,8 +325,15 @@ def upper_case_identifiers(env: Mapping[str, str] | None = None) -> bool:
     (`"STAGING"."STG_ORDERS"` is dbt's `staging.stg_orders`; `"staging"` would be another
     schema). DuckDB matches quoted names case-insensitively and keeps the lower-case spelling.
     Read at call time like `shadow_enabled`."""
+    return warehouse_kind(env) == "snowflake"
+
+
+def warehouse_kind(env: Mapping[str, str] | None = None) -> str:
+    """`duckdb` or `snowflake` as `NORTHSTAR_WAREHOUSE` names it, unvalidated: the kind the
+    UI shows on the assets Python writes, read when their definitions are built (dbt's models
+    get theirs from the manifest's adapter)."""
     env = os.environ if env is None else env
-    return env.get("NORTHSTAR_WAREHOUSE", "duckdb").lower() == "snowflake"
+    return env.get("NORTHSTAR_WAREHOUSE", "duckdb").lower()
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:

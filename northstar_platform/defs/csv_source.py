@@ -34,7 +34,7 @@ from northstar_platform.lib.csv_records import CsvContract, landed_row_count, li
 from northstar_platform.lib.quarantine import quarantine_rows
 from northstar_platform.resources.landing import LandingResource, LandingZone
 from northstar_platform.resources.warehouse import WarehouseResource
-from northstar_platform.settings import get_settings
+from northstar_platform.settings import get_settings, warehouse_kind
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def build_csv_assets(source: CsvSource) -> list[dg.AssetsDefinition]:
         key=source.raw.asset_key,
         partitions_def=source.partitions_def,
         group_name=source.group,
-        kinds={"duckdb"},
+        kinds={warehouse_kind()},
         pool="warehouse_write",
         description=f"Every physical line of every {name} CSV landed in the partition's folder, "
         "header included, exactly as delivered, with source_file, line_no, has_line_end, "

@@ -9,6 +9,7 @@ import pyarrow as pa
 from northstar_platform.layers import Table
 from northstar_platform.lib.quarantine import refresh_quarantine_view
 from northstar_platform.resources.warehouse import WarehouseSession
+from northstar_platform.settings import warehouse_kind
 
 
 def staging_outs(
@@ -16,8 +17,10 @@ def staging_outs(
 ) -> dict[str, dg.AssetOut]:
     """The two outputs of a staging multi-asset: staging rows and quarantined rows."""
     return {
-        staged.name: dg.AssetOut(key=staged.asset_key, description=staged_doc, kinds={"duckdb"}),
-        held.name: dg.AssetOut(key=held.asset_key, description=held_doc, kinds={"duckdb"}),
+        staged.name: dg.AssetOut(
+            key=staged.asset_key, description=staged_doc, kinds={warehouse_kind()}
+        ),
+        held.name: dg.AssetOut(key=held.asset_key, description=held_doc, kinds={warehouse_kind()}),
     }
 
 

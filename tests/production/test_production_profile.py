@@ -247,3 +247,24 @@ def test_python_writes_snowflakes_upper_case_names(demo: ProductionDemo) -> None
     assert len(names) > 40
     lower = [f"{s}.{t}" for s, t in names if s != s.upper() or t != t.upper()]
     assert lower == []
+
+
+def test_the_ui_names_the_warehouse_the_assets_live_in() -> None:
+    """Python-written assets carry the kind of the configured warehouse (the UI's badge)."""
+    probe = (
+        "import dagster as dg; from northstar_platform.definitions import defs; "
+        "graph = defs.resolve_asset_graph(); "
+        "print(sorted(graph.get(dg.AssetKey(['raw', 'raw_orders'])).kinds))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NORTHSTAR_", "DAGSTER_"))}
+    env.update(
+        NORTHSTAR_WAREHOUSE="snowflake",
+        NORTHSTAR_SNOWFLAKE_ACCOUNT="xy12345",
+        NORTHSTAR_SNOWFLAKE_USER="NORTHSTAR_SVC",
+        NORTHSTAR_SNOWFLAKE_PASSWORD="not-used",
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.strip().splitlines()[-1] == "['snowflake']"

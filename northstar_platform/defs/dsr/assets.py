@@ -13,7 +13,7 @@ from northstar_platform.dsr_discovery import discover, read_request
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.source_db import SourceDatabaseResource
 from northstar_platform.resources.warehouse import WarehouseResource
-from northstar_platform.settings import get_settings
+from northstar_platform.settings import get_settings, warehouse_kind
 
 DSR_DISCOVERY = dg.AssetKey(["dsr", "dsr_discovery"])
 
@@ -22,7 +22,7 @@ DSR_DISCOVERY = dg.AssetKey(["dsr", "dsr_discovery"])
     key=DSR_DISCOVERY,
     partitions_def=dsr_request_partitions,
     group_name="dsr",
-    kinds={"postgres", "duckdb", "json"},
+    kinds={"postgres", warehouse_kind(), "json"},
     pool="warehouse_write",
     description="Every row of one data subject in every catalogued table of PostgreSQL and the "
     "warehouse (northstar_platform/pii_catalog.json + dbt `pii` meta), after a catalog-drift "

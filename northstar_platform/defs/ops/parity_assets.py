@@ -13,14 +13,14 @@ from northstar_platform.defs.run_policy import ON_DEMAND
 from northstar_platform.layers import PARITY_REPORT
 from northstar_platform.parity import run_parity
 from northstar_platform.resources.warehouse import WarehouseResource
-from northstar_platform.settings import get_settings
+from northstar_platform.settings import get_settings, warehouse_kind
 
 
 @dg.asset(
     key=PARITY_REPORT.asset_key,
     group_name=PARITY_REPORT.layer.value,
     tags=ON_DEMAND,
-    kinds={"duckdb"},
+    kinds={warehouse_kind()},
     pool="warehouse_write",
     description="Shadow build vs production per table: row and distinct-key counts, KS "
     "statistic / total-variation distance per column, against NORTHSTAR_PARITY_* thresholds. "

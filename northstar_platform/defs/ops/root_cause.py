@@ -31,6 +31,7 @@ from northstar_platform.lib.root_cause import (
 )
 from northstar_platform.resources.source_db import SourceDatabaseResource
 from northstar_platform.resources.warehouse import WarehouseResource, WarehouseSession
+from northstar_platform.settings import warehouse_kind
 
 AUDIT_ORDER_MISMATCHES_KEY = AUDIT_ORDER_MISMATCHES.asset_key
 
@@ -80,7 +81,7 @@ def current_run(context: dg.AssetExecutionContext, keys: list[str]) -> CurrentRu
     backfill_policy=dg.BackfillPolicy.single_run(),
     tags=AFTER_GATES,
     group_name="audit",
-    kinds={"duckdb"},
+    kinds={warehouse_kind()},
     pool="warehouse_write",
     description="Open order mismatches per business date counted by root cause: "
     "SOURCE_CHANGE, LATE_ARRIVING, ETL_LOSS, TRANSFORMATION, UNEXPLAINED (the rules of "

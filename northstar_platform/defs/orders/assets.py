@@ -35,6 +35,7 @@ from northstar_platform.lib.validation import validate_rows
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.source_db import SourceDatabaseResource
 from northstar_platform.resources.warehouse import WarehouseResource
+from northstar_platform.settings import warehouse_kind
 
 ORDERS_ARROW_SCHEMA = pa.schema(
     [
@@ -121,7 +122,7 @@ def read_order_file(data: bytes, uri: str) -> pa.Table:
     deps=[LANDING_ORDERS_KEY],
     partitions_def=daily_partitions,
     group_name="orders",
-    kinds={"duckdb"},
+    kinds={warehouse_kind()},
     pool="warehouse_write",
     description="Every landed order export of the day, exactly as it arrived, with its "
     "source_file, line_no, ingested_ts (file arrival) and run_id. Append-only history: "

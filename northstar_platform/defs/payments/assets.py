@@ -30,6 +30,7 @@ from northstar_platform.lib.loading import date_path, with_loader_columns
 from northstar_platform.lib.stripe_staging import StripeDay
 from northstar_platform.resources.landing import LandingObject, LandingResource, LandingZone
 from northstar_platform.resources.warehouse import WarehouseResource
+from northstar_platform.settings import warehouse_kind
 
 BATCH_ROWS = 262_144
 """Raw rows parsed at a time."""
@@ -55,7 +56,7 @@ def stripe_files(zone: LandingZone, partition_key: str) -> list[LandingObject]:
     key=RAW_STRIPE_EVENTS.asset_key,
     partitions_def=daily_partitions,
     group_name="payments",
-    kinds={"duckdb"},
+    kinds={warehouse_kind()},
     pool="warehouse_write",
     description="Every line of every Stripe webhook file landed in the day's folder, exactly "
     "as delivered, with source_file, line_no, ingested_ts (file arrival) and run_id.",

@@ -25,6 +25,7 @@ from northstar_platform.lib.privacy_events import stage_events
 from northstar_platform.lib.quarantine import quarantine_rows
 from northstar_platform.resources.landing import LandingObject, LandingResource, LandingZone
 from northstar_platform.resources.warehouse import WarehouseResource
+from northstar_platform.settings import warehouse_kind
 
 GROUP = "preferences"
 RAW_LABEL = f"{RAW_PRIVACY_EVENTS.layer.value}.{RAW_PRIVACY_EVENTS.name}"
@@ -49,7 +50,7 @@ def landed_privacy_files(zone: LandingZone, partition_key: str) -> list[LandingO
     key=RAW_PRIVACY_EVENTS.asset_key,
     partitions_def=daily_partitions,
     group_name=GROUP,
-    kinds={"duckdb"},
+    kinds={warehouse_kind()},
     pool="warehouse_write",
     description="Every line of every privacy-system preference file landed in the day's "
     "folder, exactly as delivered, with source_file, line_no, ingested_ts (file arrival) "

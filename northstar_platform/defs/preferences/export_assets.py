@@ -21,7 +21,7 @@ from northstar_platform.lib.corrections import record_correction, trigger_from_t
 from northstar_platform.lib.export_gate import read_mismatch_gate
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.warehouse import WarehouseResource
-from northstar_platform.settings import get_settings
+from northstar_platform.settings import get_settings, warehouse_kind
 
 GROUP = "remediation"
 CORE_UPDATE_EXPORTS = dg.AssetKey(["remediation", "core_update_exports"])
@@ -35,7 +35,7 @@ GATE_CHECK = "mismatch_count_within_baseline_and_cap"
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     group_name=GROUP,
-    kinds={"csv", "duckdb"},
+    kinds={"csv", warehouse_kind()},
     pool="warehouse_write",
     description="The reconciliation date's core updates not sent before, as one CSV patch in "
     "the landing zone (exports/core_updates/<date>/patch-<id>.csv), recorded in "
@@ -82,7 +82,7 @@ class AckFilesConfig(dg.Config):
     key=CORE_UPDATE_ACKS,
     deps=[CORE_UPDATE_EXPORTS],
     group_name=GROUP,
-    kinds={"csv", "duckdb"},
+    kinds={"csv", warehouse_kind()},
     pool="warehouse_write",
     description="The core system's acknowledgements (exports/core_updates_acks/*.csv: "
     "update_hash, applied_at) in remediation.core_update_ack_log; a re-read file replaces "

@@ -17,6 +17,7 @@ from northstar_platform.lib.sync_stage import stage_files
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.source_db import SourceDatabaseResource
 from northstar_platform.resources.warehouse import WarehouseResource
+from northstar_platform.settings import warehouse_kind
 
 SYNC_GROUP = "sync"
 
@@ -83,7 +84,7 @@ def build_sync_assets(table: SyncTable) -> list[dg.AssetsDefinition]:
         key=keys["staging"],
         deps=[keys["export"]],
         group_name=SYNC_GROUP,
-        kinds={"duckdb"},
+        kinds={warehouse_kind()},
         pool="warehouse_write",
         description=f"STAGING of {source}: every exported row, append-only, as landed.",
     )
@@ -111,12 +112,12 @@ def build_sync_assets(table: SyncTable) -> list[dg.AssetsDefinition]:
                 key=keys["final"],
                 description=f"FINAL of {source}: one row per "
                 f"({', '.join(table.primary_keys)}), soft deletes flagged in is_deleted.",
-                kinds={"duckdb"},
+                kinds={warehouse_kind()},
             ),
             "dead_letters": dg.AssetOut(
                 key=keys["dead_letters"],
                 description=f"Rows of {source} that could not be merged (no key or watermark).",
-                kinds={"duckdb"},
+                kinds={warehouse_kind()},
             ),
         },
         deps=[keys["staging"]],
