@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import background_demo
+import background
 import fakesnow_fixes
 import pytest
 
@@ -45,24 +45,30 @@ AWS_UNSET_ENV = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_
 
 
 # --------------------------------------------------------------------------------------------
-# The embedded demo, in the background from the end of collection (tests/background_demo.py)
+# The demos, in the background from the end of collection (tests/background.py)
 # --------------------------------------------------------------------------------------------
+
+BACKGROUND = {
+    background.EMBEDDED_MODULE: background.start_embedded,
+    background.PRODUCTION_MODULE: background.start_production,
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The demo's tests run last, so the suite works on while the demo runs."""
-    items.sort(key=lambda item: item.nodeid.startswith(background_demo.MODULE))
+    """The demos' tests run last, so the suite works on while the demos run."""
+    items.sort(key=lambda item: item.nodeid.startswith(tuple(BACKGROUND)))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
-    if any(item.nodeid.startswith(background_demo.MODULE) for item in session.items):
-        background_demo.start(PG_DSN_BASE)
+    for module, start in BACKGROUND.items():
+        if any(item.nodeid.startswith(module) for item in session.items):
+            start(PG_DSN_BASE)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    background_demo.stop()
+    background.stop()
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import io
 import json
 from pathlib import Path
 
-import background_demo
+import background
 import duckdb
 import psycopg2
 import pytest
@@ -21,14 +21,14 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def demo_run(pg_dsn_base: str):
     """The real command, run once for the module (started in the background when collection
-    ended, see `background_demo.py`); yield (result, home, source dsn)."""
-    background_demo.start(pg_dsn_base)
-    result, home = background_demo.result()
-    yield result, home, f"{pg_dsn_base}/{background_demo.DATABASE}"
+    ended, see `background.py`); yield (result, home, source dsn)."""
+    background.start_embedded(pg_dsn_base)
+    result, home = background.embedded_result()
+    yield result, home, f"{pg_dsn_base}/{background.EMBEDDED_DATABASE}"
     admin = psycopg2.connect(f"{pg_dsn_base}/postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {background_demo.DATABASE} with (force)")
+        cur.execute(f"drop database if exists {background.EMBEDDED_DATABASE} with (force)")
     admin.close()
 
 

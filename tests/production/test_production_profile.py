@@ -7,20 +7,23 @@ One demo day runs with every production part swapped in, none of them mocked:
   dagster-snowflake, dbt through dbt-snowflake, both against fakesnow's server on loopback;
 - the landing zone in an S3 bucket on a moto server (dagster-aws).
 
-Expectations come from the generator's manifest and from SQL over the source PostgreSQL
-(`demo_truth.py`), never from the platform's code.
+The stack and its demo run in the background from the end of collection
+(`tests/production_stack.py`, `tests/background.py`); these tests wait for it. Expectations
+come from the generator's manifest and from SQL over the source PostgreSQL (`demo_truth.py`),
+never from the platform's code.
 """
 
 import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import background
+import boto3
+import production_stack
 import psycopg2
 import pytest
 import snowflake.connector
@@ -29,9 +32,7 @@ from demo_truth import REVENUE, RULES
 pytestmark = pytest.mark.production
 
 REPO = Path(__file__).resolve().parents[2]
-DAY = "2026-11-01"
-ARGS = ["demo", "--start", DAY, "--days", "1", "--scale", "0.3", "--seed", "11"]
-NORTHSTAR = Path(sys.executable).parent / "northstar"
+DAY = production_stack.DAY
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class ProductionDemo:
     bucket: str
     emulator: dict[str, Any]
     database: str
+    s3: Any
+    """A boto3 client of the stack's S3 server."""
 
     def warehouse(self, sql: str) -> list[tuple[Any, ...]]:
         """Rows of one query on the demo's Snowflake database (the emulator)."""
@@ -60,68 +63,29 @@ def _pg(dsn: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory,
-    pg_dsn_base: str,
-    snowflake_emulator: dict[str, Any],
-    moto_s3: str,
-    s3_client: Any,
-) -> Iterator[ProductionDemo]:
-    """Run the real command once on the production profile; drop what it created after."""
-    tag = uuid.uuid4().hex[:8]
-    home = tmp_path_factory.mktemp("production") / "home"
-    source_db, instance_db = f"ns_prod_source_{tag}", f"ns_prod_instance_{tag}"
-    database, bucket = f"NS_PROD_{tag.upper()}", f"ns-prod-{tag}"
-    admin = psycopg2.connect(f"{pg_dsn_base}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"create database {instance_db}")
-    with snowflake.connector.connect(**snowflake_emulator) as con:
-        con.cursor().execute(f"create database {database}")
-    s3_client.create_bucket(Bucket=bucket)
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NORTHSTAR_", "DAGSTER_"))}
-    env.update(
-        NORTHSTAR_HOME=str(home),
-        NORTHSTAR_SOURCE_DSN=f"{pg_dsn_base}/{source_db}",
-        # The instance: the production file, PostgreSQL from the environment.
-        NORTHSTAR_DAGSTER_YAML=str(REPO / "deploy" / "dagster.production.yaml"),
-        DAGSTER_PG_HOST="127.0.0.1",
-        DAGSTER_PG_PORT="5432",
-        DAGSTER_PG_USER="postgres",
-        DAGSTER_PG_PASSWORD="",
-        DAGSTER_PG_DB=instance_db,
-        # The warehouse: Snowflake's dialect on the emulator.
-        NORTHSTAR_WAREHOUSE="snowflake",
-        NORTHSTAR_DBT_TARGET="snowflake_emulator",
-        NORTHSTAR_SNOWFLAKE_ACCOUNT="emulator",
-        NORTHSTAR_SNOWFLAKE_USER=snowflake_emulator["user"],
-        NORTHSTAR_SNOWFLAKE_PASSWORD=snowflake_emulator["password"],
-        NORTHSTAR_SNOWFLAKE_HOST=snowflake_emulator["host"],
-        NORTHSTAR_SNOWFLAKE_PORT=str(snowflake_emulator["port"]),
-        NORTHSTAR_SNOWFLAKE_PROTOCOL="http",
-        NORTHSTAR_SNOWFLAKE_DATABASE=database,
-        # The landing zone: a bucket.
-        NORTHSTAR_LANDING_URL=f"s3://{bucket}/northstar",
-        NORTHSTAR_S3_ENDPOINT_URL=moto_s3,
+def demo(pg_dsn_base: str) -> ProductionDemo:
+    """The demo on the production stack (`tests/production_stack.py`), started in the
+    background when collection ended; the stack serves until the session ends."""
+    background.start_production(pg_dsn_base)
+    stack, result = background.production_result()
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack["s3"],
+        region_name=production_stack.AWS["AWS_DEFAULT_REGION"],
+        aws_access_key_id=production_stack.AWS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=production_stack.AWS["AWS_SECRET_ACCESS_KEY"],
     )
-    result = subprocess.run(
-        [str(NORTHSTAR), *ARGS], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
-    )
-    yield ProductionDemo(
+    return ProductionDemo(
         result,
-        env,
-        home,
-        f"{pg_dsn_base}/{source_db}",
-        f"{pg_dsn_base}/{instance_db}",
-        bucket,
-        snowflake_emulator,
-        database,
+        stack["env"],
+        Path(stack["home"]),
+        stack["source_dsn"],
+        stack["instance_dsn"],
+        stack["bucket"],
+        stack["emulator"],
+        stack["database"],
+        s3,
     )
-    with admin.cursor() as cur:
-        for name in (source_db, instance_db):
-            cur.execute(f"drop database if exists {name} with (force)")
-    admin.close()
 
 
 def test_the_demo_passes_on_the_production_profile(demo: ProductionDemo) -> None:
@@ -181,18 +145,22 @@ def test_runs_events_and_schedules_live_in_postgresql(demo: ProductionDemo) -> N
         demo.instance_dsn,
         "select status, instigator_body from instigators where instigator_type = 'SCHEDULE'",
     )
+    from dagster._core.scheduler.instigation import InstigatorState
     from dagster._serdes import deserialize_value
 
-    names = [(status, deserialize_value(body).instigator_name) for status, body in stored]
+    names = [
+        (status, deserialize_value(body, InstigatorState).instigator_name)
+        for status, body in stored
+    ]
     assert names == [("RUNNING", "apply_retention_job_schedule")]
 
 
-def test_the_landing_zone_is_the_bucket(demo: ProductionDemo, s3_client: Any) -> None:
+def test_the_landing_zone_is_the_bucket(demo: ProductionDemo) -> None:
     assert demo.result.returncode == 0
     assert not (demo.home / "landing").exists()
     keys = [
         obj["Key"]
-        for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=demo.bucket)
+        for page in demo.s3.get_paginator("list_objects_v2").paginate(Bucket=demo.bucket)
         for obj in page.get("Contents", [])
     ]
     assert all(k.startswith("northstar/") for k in keys)
