@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from northstar_platform.lib.alerts import Alert
-from northstar_platform.settings import Settings
+from northstar_platform.settings import Settings, SmtpSettings
 
 BACKOFF_BASE_S = 0.25
 """Wait before the first retry; each further retry waits twice as long (0.25 s, 0.5 s, ...)."""
@@ -124,28 +124,24 @@ class SlackSink:
 
 @dataclass(frozen=True)
 class EmailSink:
-    """Mail over SMTP (optionally STARTTLS and login), one message per alert."""
+    """Mail over SMTP (optionally STARTTLS and login), one message per alert, to the server
+    and recipients of the settings' `SmtpSettings`."""
 
-    host: str
-    port: int
-    sender: str
-    recipients: tuple[str, ...]
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    starttls: bool = False
+    smtp: SmtpSettings
     timeout_s: float = 5.0
     name: str = "email"
 
     def send(self, alert: Alert) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-            if self.starttls:
+        server = self.smtp
+        with smtplib.SMTP(server.host, server.port, timeout=self.timeout_s) as smtp:
+            if server.starttls:
                 smtp.starttls()
-            if self.user:
-                smtp.login(self.user, self.password or "")
-            smtp.send_message(email_message(alert, self.sender, self.recipients))
+            if server.user:
+                smtp.login(server.user, server.password or "")
+            smtp.send_message(email_message(alert, server.sender, server.recipients))
 
     def secrets(self) -> tuple[str, ...]:
-        return (self.password,) if self.password else ()
+        return (self.smtp.password,) if self.smtp.password else ()
 
 
 def configured_sinks(settings: Settings) -> list[AlertSink]:
@@ -154,19 +150,7 @@ def configured_sinks(settings: Settings) -> list[AlertSink]:
     if settings.slack_webhook_url:
         sinks.append(SlackSink(settings.slack_webhook_url, settings.alert_sink_timeout_s))
     if settings.smtp is not None:
-        smtp = settings.smtp
-        sinks.append(
-            EmailSink(
-                host=smtp.host,
-                port=smtp.port,
-                sender=smtp.sender,
-                recipients=smtp.recipients,
-                user=smtp.user,
-                password=smtp.password,
-                starttls=smtp.starttls,
-                timeout_s=settings.alert_sink_timeout_s,
-            )
-        )
+        sinks.append(EmailSink(settings.smtp, settings.alert_sink_timeout_s))
     return sinks
 
 

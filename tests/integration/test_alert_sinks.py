@@ -27,6 +27,7 @@ from aiosmtpd.controller import Controller
 
 from northstar_platform.lib.alert_sinks import EmailSink, SlackSink, deliver
 from northstar_platform.lib.alerts import check_failed_alert
+from northstar_platform.settings import SmtpSettings
 from tests.stripe_cases import charge_succeeded, epoch
 
 pytestmark = pytest.mark.integration
@@ -174,10 +175,12 @@ def test_slack_receives_every_fact_and_the_run_link(webhook: Webhook) -> None:
 
 def test_email_names_check_and_asset_and_carries_every_fact(mailbox: Mailbox) -> None:
     sink = EmailSink(
-        host="127.0.0.1",
-        port=mailbox.port,
-        sender="northstar@example.com",
-        recipients=("oncall@example.com", "analytics@example.com"),
+        SmtpSettings(
+            host="127.0.0.1",
+            port=mailbox.port,
+            sender="northstar@example.com",
+            recipients=("oncall@example.com", "analytics@example.com"),
+        ),
         timeout_s=2,
     )
     delivery = deliver(sink, ALERT, retries=2)
@@ -222,7 +225,9 @@ def test_an_unreachable_sink_is_retried_and_recorded_failed_without_secrets() ->
     secret_url = f"http://127.0.0.1:{port}/services/T000/B000/s3cr3t-token"
     slack = deliver(SlackSink(secret_url, timeout_s=1), ALERT, retries=2, sleep=lambda _: None)
     mail = deliver(
-        EmailSink("127.0.0.1", port, "a@example.com", ("b@example.com",), "u", "pw-s3cr3t"),
+        EmailSink(
+            SmtpSettings("127.0.0.1", port, "a@example.com", ("b@example.com",), "u", "pw-s3cr3t")
+        ),
         ALERT,
         retries=2,
         sleep=lambda _: None,

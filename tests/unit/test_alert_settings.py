@@ -56,13 +56,15 @@ def test_every_sink_setting_is_read() -> None:
     assert configured_sinks(s) == [
         SlackSink(WEBHOOK, 1.5),
         EmailSink(
-            "smtp.example.com",
-            587,
-            "northstar@example.com",
-            ("a@example.com", "b@example.com"),
-            "alerts",
-            "pw-very-secret",
-            True,
+            SmtpSettings(
+                "smtp.example.com",
+                587,
+                "northstar@example.com",
+                ("a@example.com", "b@example.com"),
+                "alerts",
+                "pw-very-secret",
+                True,
+            ),
             1.5,
         ),
     ]
