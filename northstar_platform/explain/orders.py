@@ -19,17 +19,19 @@ from northstar_platform.explain.relations import (
     SHIPMENTS_LATEST,
 )
 from northstar_platform.explain.rules import match_rules
-from northstar_platform.explain.source_rule import EXPORTED_COLUMNS, SOURCE_ORDERS
+from northstar_platform.explain.source_rule import (
+    EXPORTED_COLUMNS,
+    SELECT_SOURCE_ORDERS,
+    SOURCE_ORDERS,
+)
 from northstar_platform.explain.steps import Step, Trace, runs_of, select_rows
 from northstar_platform.explain.subject import SourceFetch, one_order
 from northstar_platform.layers import (
-    ORDER_COLUMNS,
     QUARANTINE_ORDERS,
     RAW_ORDERS,
     STG_ORDERS,
     STG_STRIPE_EVENTS,
     STG_WMS_SHIPMENTS,
-    quote_source,
 )
 from northstar_platform.lib.root_cause import Evidence, RootCause, first_match, verdict
 from northstar_platform.resources.warehouse import WarehouseSession
@@ -41,18 +43,8 @@ def source_step(order_id: str, source: SourceFetch | None, source_error: str | N
     label = f"{schema}.{table} (source)"
     if source is None:
         return Step("source", label, [], f"source not checked: {source_error}")
-    select = ", ".join(
-        f"{quote_source(c.name)}::timestamp as {quote_source(c.name)}"
-        if c.sql_type == "TIMESTAMP"
-        else quote_source(c.name)
-        for c in ORDER_COLUMNS
-    )
     try:
-        relation = f"{quote_source(schema)}.{quote_source(table)}"
-        rows = source(
-            f"select {select} from {relation} where order_id = %s",  # noqa: S608
-            (order_id,),
-        )
+        rows = source(f"{SELECT_SOURCE_ORDERS} where order_id = %s", (order_id,))
     except NorthstarError as exc:
         return Step("source", label, [], f"source not checked: {exc}")
     return Step("source", label, [dict(zip(EXPORTED_COLUMNS, r, strict=True)) for r in rows])

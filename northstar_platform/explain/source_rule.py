@@ -19,6 +19,22 @@ SOURCE_ORDERS = ("public", "orders")
 EXPORTED_COLUMNS = [c.name for c in ORDER_COLUMNS]
 
 
+def _select_source_orders() -> str:
+    columns = ", ".join(
+        f"{quote_source(c.name)}::timestamp as {quote_source(c.name)}"
+        if c.sql_type == "TIMESTAMP"
+        else quote_source(c.name)
+        for c in ORDER_COLUMNS
+    )
+    schema, table = SOURCE_ORDERS
+    return f"select {columns} from {quote_source(schema)}.{quote_source(table)}"  # noqa: S608
+
+
+SELECT_SOURCE_ORDERS = _select_source_orders()
+"""The exported columns of the source's orders (timestamps without a time zone, as exported);
+append the `where` (PostgreSQL placeholders)."""
+
+
 def newest_exported(session: WarehouseSession, subject: Subject) -> dict[str, dict[str, Any]]:
     """The newest version of each order ever exported (raw or staging), with its file and line."""
     cols = ", ".join(quote(c) for c in [*EXPORTED_COLUMNS, "source_file", "line_no", "ingested_ts"])
@@ -67,18 +83,7 @@ def source_changes(
     drift = schema_drift(live, EXPORTED_COLUMNS, f"{schema}.{table}")
     if drift:
         return {i: Evidence(RootCause.SOURCE_CHANGE, drift, {"live_columns": live}) for i in ids}
-    select = ", ".join(
-        f"{quote_source(c.name)}::timestamp as {quote_source(c.name)}"
-        if c.sql_type == "TIMESTAMP"
-        else quote_source(c.name)
-        for c in ORDER_COLUMNS
-    )
-    relation = f"{quote_source(schema)}.{quote_source(table)}"
-    rows = source(
-        f"select {select} from {relation} where order_id = any(%s) "  # noqa: S608
-        "order by updated_at",
-        (ids,),
-    )
+    rows = source(f"{SELECT_SOURCE_ORDERS} where order_id = any(%s) order by updated_at", (ids,))
     in_source = {str(r[0]): dict(zip(EXPORTED_COLUMNS, r, strict=True)) for r in rows}
     exported = newest_exported(session, subject)
     found = {}
