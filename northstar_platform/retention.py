@@ -1,11 +1,11 @@
 """Applying the retention policy (`lib/retention.py`) to the landing zone and the warehouse.
 
-`purge_landing` and `purge_warehouse` are what the `apply_retention_job` runs daily;
-`apply_lifecycle` puts the 90-day rule on the landing bucket (`northstar retention
-lifecycle --apply`), after which S3 expires the files itself and the job finds nothing left.
-Every purged warehouse table is recorded in `ops.audit_corrections` (RETENTION_PURGE) with the
-fingerprint of the rows it removed: finance data is SOX-relevant, so even its scheduled
-deletion is auditable.
+`run_retention` (landed files, then warehouse partitions) is what the daily
+`apply_retention_job` and `northstar retention purge` run; `apply_lifecycle` puts the 90-day
+rule on the landing bucket (`northstar retention lifecycle --apply`), after which S3 expires
+the files itself and the job finds nothing left. Every purged warehouse table is recorded in
+`ops.audit_corrections` (RETENTION_PURGE) with the fingerprint of the rows it removed: finance
+data is SOX-relevant, so even its scheduled deletion is auditable.
 """
 
 import datetime as dt
@@ -24,7 +24,7 @@ from northstar_platform.lib.retention import (
     merged_rules,
 )
 from northstar_platform.resources.landing import LandingObject, LandingZone, S3LandingZone
-from northstar_platform.resources.warehouse import WarehouseSession
+from northstar_platform.resources.warehouse import WarehouseResource, WarehouseSession
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,41 @@ class TablePurge:
     column: str
     cutoff: str
     removed: Fingerprint
+
+
+@dataclass(frozen=True)
+class RetentionRun:
+    """What one application of the policy removed (or, in a dry run, would remove)."""
+
+    files: list[LandingObject]
+    tables: list[TablePurge]
+    landing_cutoff: dt.datetime
+    warehouse_cutoff: str
+
+    @property
+    def rows(self) -> int:
+        return sum(t.removed.rows for t in self.tables)
+
+
+def run_retention(
+    zone: LandingZone,
+    warehouse: WarehouseResource,
+    policy: RetentionPolicy,
+    now: dt.datetime,
+    *,
+    run_id: str | None,
+    trigger: str,
+    dry_run: bool = False,
+) -> RetentionRun:
+    """Purge the landed files, then the warehouse partitions, past retention at `now`."""
+    files = purge_landing(zone, policy, now, dry_run=dry_run)
+    with warehouse.connect() as session:
+        tables = purge_warehouse(
+            session, policy, now.date(), run_id=run_id, trigger=trigger, dry_run=dry_run
+        )
+    return RetentionRun(
+        files, tables, policy.landing_cutoff(now), policy.warehouse_cutoff(now.date())
+    )
 
 
 def purge_landing(
@@ -110,16 +145,24 @@ def purge_warehouse(
     return purged
 
 
+def landing_rule(zone: LandingZone, policy: RetentionPolicy) -> dict[str, Any]:
+    """The landing bucket's expiration rule, over the zone's prefix; a folder has none."""
+    if not isinstance(zone, S3LandingZone):
+        raise NorthstarError(
+            f"the landing zone {zone.uri()} is a folder: it has no lifecycle rules; "
+            "`northstar retention purge` (or the daily apply_retention_job) removes its "
+            "expired files"
+        )
+    return lifecycle_rule(f"{zone.prefix}/" if zone.prefix else "", policy.landing_days)
+
+
 def apply_lifecycle(zone: LandingZone, policy: RetentionPolicy) -> list[dict[str, Any]]:
     """Put the landing-retention rule on the landing bucket, keeping the bucket's other
     rules; returns the bucket's rules as stored."""
-    if not isinstance(zone, S3LandingZone):
-        raise NorthstarError(
-            "the landing zone is a folder, not a bucket: it has no lifecycle rules; the "
-            "daily apply_retention_job deletes its expired files"
-        )
     import botocore.exceptions
 
+    ours = landing_rule(zone, policy)
+    assert isinstance(zone, S3LandingZone)
     client, bucket = zone.client, zone.bucket
     try:
         existing = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
@@ -127,9 +170,7 @@ def apply_lifecycle(zone: LandingZone, policy: RetentionPolicy) -> list[dict[str
         if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
             raise NorthstarError(f"reading the lifecycle rules of s3://{bucket}: {exc}") from None
         existing = []
-    prefix = f"{zone.prefix}/" if zone.prefix else ""
-    rules = merged_rules(existing, lifecycle_rule(prefix, policy.landing_days))
     client.put_bucket_lifecycle_configuration(
-        Bucket=bucket, LifecycleConfiguration={"Rules": rules}
+        Bucket=bucket, LifecycleConfiguration={"Rules": merged_rules(existing, ours)}
     )
     return client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]

@@ -10,8 +10,6 @@ import json
 
 import click
 
-from northstar_platform.errors import NorthstarError
-
 
 @click.group()
 def retention() -> None:
@@ -27,27 +25,19 @@ def lifecycle(ctx: click.Context, apply_: bool) -> None:
     from northstar_platform import cli
 
     def go() -> None:
-        from northstar_platform.lib.retention import lifecycle_rule
-        from northstar_platform.resources.landing import LandingResource, S3LandingZone
-        from northstar_platform.retention import apply_lifecycle
+        from northstar_platform.resources.landing import LandingResource
+        from northstar_platform.retention import apply_lifecycle, landing_rule
         from northstar_platform.settings import get_settings
 
         settings = get_settings()
         zone = LandingResource(
             url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
         ).get_zone()
-        if not isinstance(zone, S3LandingZone):
-            raise NorthstarError(
-                f"the landing zone {settings.landing_url} is a folder: it has no lifecycle "
-                "rules; `northstar retention purge` (or the daily apply_retention_job) "
-                "removes its expired files"
-            )
         if apply_:
             rules = apply_lifecycle(zone, settings.retention)
-            cli.console.print(f"stored on s3://{zone.bucket}: {len(rules)} rule(s)")
+            cli.console.print(f"stored on {zone.uri()}: {len(rules)} rule(s) on the bucket")
         else:
-            prefix = f"{zone.prefix}/" if zone.prefix else ""
-            rules = [lifecycle_rule(prefix, settings.retention.landing_days)]
+            rules = [landing_rule(zone, settings.retention)]
         cli.console.print(json.dumps({"Rules": rules}, indent=2, default=str), markup=False)
 
     cli.run_safely(go, ctx.obj["debug"])
@@ -65,36 +55,33 @@ def purge(ctx: click.Context, dry_run: bool, by: str | None) -> None:
         from northstar_platform.cutover_commands import person_running
         from northstar_platform.defs.resources import build_warehouse
         from northstar_platform.resources.landing import LandingResource
-        from northstar_platform.retention import purge_landing, purge_warehouse
+        from northstar_platform.retention import run_retention
         from northstar_platform.settings import get_settings
 
         settings = get_settings()
-        policy, now = settings.retention, dt.datetime.now(dt.UTC)
         zone = LandingResource(
             url=settings.landing_url, s3_endpoint_url=settings.s3_endpoint_url
         ).get_zone()
-        files = purge_landing(zone, policy, now, dry_run=dry_run)
-        with build_warehouse(settings).connect() as session:
-            tables = purge_warehouse(
-                session,
-                policy,
-                now.date(),
-                run_id=None,
-                trigger=f"person:{person_running(by)}",
-                dry_run=dry_run,
-            )
+        done = run_retention(
+            zone,
+            build_warehouse(settings),
+            settings.retention,
+            dt.datetime.now(dt.UTC),
+            run_id=None,
+            trigger=f"person:{person_running(by)}",
+            dry_run=dry_run,
+        )
         verb = "would remove" if dry_run else "removed"
         cli.console.print(
-            f"{verb} {len(files)} landed file(s) that arrived before "
-            f"{policy.landing_cutoff(now):%Y-%m-%d %H:%M} UTC"
+            f"{verb} {len(done.files)} landed file(s) that arrived before "
+            f"{done.landing_cutoff:%Y-%m-%d %H:%M} UTC"
         )
-        for t in tables:
+        for t in done.tables:
             cli.console.print(
                 f"{verb} {t.removed.rows} row(s) of {t.schema}.{t.table} ({t.column} < {t.cutoff})",
                 markup=False,
             )
-        if not tables:
-            cutoff = policy.warehouse_cutoff(now.date())
-            cli.console.print(f"no warehouse partition before {cutoff}")
+        if not done.tables:
+            cli.console.print(f"no warehouse partition before {done.warehouse_cutoff}")
 
     cli.run_safely(go, ctx.obj["debug"])

@@ -169,3 +169,41 @@ def test_a_second_purge_finds_nothing(either_warehouse: Any) -> None:
         _fill(session)
         purge_warehouse(session, POLICY, TODAY, run_id=None, trigger="t")
         assert purge_warehouse(session, POLICY, TODAY, run_id=None, trigger="t") == []
+
+
+def test_the_daily_job_purges_files_and_partitions_and_names_its_trigger(tmp_path: Path) -> None:
+    """`apply_retention_job` end to end in Dagster: an expired landed file and the partitions
+    past two years go, a fresh file stays, and the run is the correction's trigger."""
+    import dagster as dg
+
+    from northstar_platform.defs.ops.retention import apply_retention_job
+    from northstar_platform.resources.warehouse import DuckDBWarehouse
+
+    landing = LandingResource(url=str(tmp_path / "landing"))
+    zone = landing.get_zone()
+    for key, days in {"stripe/old.jsonl": 120, "stripe/new.jsonl": 1}.items():
+        zone.write_bytes(key, b"{}\n")
+        stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).timestamp()
+        os.utime(tmp_path / "landing" / key, (stamp, stamp))
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    old_day = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=800)).isoformat()
+    with warehouse.connect() as session:
+        session.ensure_table(DAILY)
+        session.insert_arrow(DAILY, pa.table({"partition_key": [old_day, old_day, "2099-01-01"]}))
+
+    result = apply_retention_job.execute_in_process(
+        resources={"warehouse": warehouse, "landing": landing},
+        tags={"northstar/user": "ann"},
+    )
+
+    assert result.success
+    [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = output.event_specific_data.metadata
+    assert metadata["landed_files"] == dg.IntMetadataValue(1)
+    assert metadata["warehouse_rows"].value == {"staging.stg_retention_daily": 2}
+    assert [o.key for o in zone.list("")] == ["stripe/new.jsonl"]
+    with warehouse.connect(read_only=True) as session:
+        assert session.fetchall(f"select partition_key from {DAILY.qualified}") == [("2099-01-01",)]
+        assert session.fetchall("select kind, trigger from ops.audit_corrections") == [
+            ("RETENTION_PURGE", "person:ann")
+        ]

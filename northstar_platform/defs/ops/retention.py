@@ -12,7 +12,7 @@ import dagster as dg
 from northstar_platform.lib.corrections import trigger_from_tags
 from northstar_platform.resources.landing import LandingResource
 from northstar_platform.resources.warehouse import WarehouseResource
-from northstar_platform.retention import purge_landing, purge_warehouse
+from northstar_platform.retention import run_retention
 from northstar_platform.settings import get_settings
 
 
@@ -33,32 +33,28 @@ def apply_retention(
     warehouse: WarehouseResource,
     landing: LandingResource,
 ) -> dg.Output[int]:
-    policy = get_settings().retention
-    now = dt.datetime.now(dt.UTC)
-    files = purge_landing(landing.get_zone(), policy, now, dry_run=config.dry_run)
-    with warehouse.connect() as session:
-        tables = purge_warehouse(
-            session,
-            policy,
-            now.date(),
-            run_id=context.run_id,
-            trigger=trigger_from_tags(context.run.tags),
-            dry_run=config.dry_run,
-        )
+    done = run_retention(
+        landing.get_zone(),
+        warehouse,
+        get_settings().retention,
+        dt.datetime.now(dt.UTC),
+        run_id=context.run_id,
+        trigger=trigger_from_tags(context.run.tags),
+        dry_run=config.dry_run,
+    )
     verb = "would remove" if config.dry_run else "removed"
     context.log.info(
-        f"{verb} {len(files)} landed files older than {policy.landing_days} days and "
-        f"{sum(t.removed.rows for t in tables)} rows of {len(tables)} tables older than "
-        f"{policy.warehouse_days} days"
+        f"{verb} {len(done.files)} landed files that arrived before {done.landing_cutoff} and "
+        f"{done.rows} rows of {len(done.tables)} tables before {done.warehouse_cutoff}"
     )
     return dg.Output(
-        sum(t.removed.rows for t in tables),
+        done.rows,
         metadata={
             "dry_run": config.dry_run,
-            "landed_files": len(files),
-            "landed_bytes": sum(f.size for f in files),
-            "warehouse_rows": {f"{t.schema}.{t.table}": t.removed.rows for t in tables},
-            "warehouse_cutoff": policy.warehouse_cutoff(now.date()),
+            "landed_files": len(done.files),
+            "landed_bytes": sum(f.size for f in done.files),
+            "warehouse_rows": {f"{t.schema}.{t.table}": t.removed.rows for t in done.tables},
+            "warehouse_cutoff": done.warehouse_cutoff,
         },
     )
 
